@@ -1,0 +1,3 @@
+from feedgen_dw.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,127 @@
+"""The `feedgen-dw` command: a thin layer that wires config, store, fetcher and output.
+
+Every expected failure becomes one line on stderr (no traceback unless -v).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from feedgen_dw import __version__
+from feedgen_dw.config import Config, load_config
+from feedgen_dw.diff import first_key
+from feedgen_dw.errors import ConfigError, FeedgenDwError
+from feedgen_dw.extract import extract_page
+from feedgen_dw.fetch import Fetcher
+from feedgen_dw.poll import Output, feed_paths, poll_feed
+from feedgen_dw.store import SQLiteStore
+
+log = logging.getLogger("feedgen_dw")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="feedgen-dw", description="One feed item per new section of a live article."
+    )
+    parser.add_argument("--version", action="version", version=f"feedgen-dw {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logs, tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="poll each feed once and write its files")
+    run.add_argument("--config", type=Path, default=Path("config.yaml"))
+    run.add_argument("--feed", action="append", help="only this feed (repeatable)")
+    run.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+
+    inspect = sub.add_parser("inspect", help="show what a page extracts to (no state touched)")
+    inspect.add_argument("source", help="a URL or a saved HTML file")
+    inspect.add_argument("--site", default="auto", help="site profile (default: auto)")
+    inspect.add_argument("--url", help="the page's URL, when SOURCE is a file")
+    return parser
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    config: Config = load_config(args.config)
+    feeds = [config.feed(name) for name in args.feed] if args.feed else list(config.feeds)
+    output = Output(directory=config.output_dir, base_url=config.base_url)
+    store = SQLiteStore(config.database)
+    fetcher = Fetcher()
+    failed = 0
+    try:
+        for feed in feeds:
+            result = poll_feed(feed, store, fetcher, output)
+            if not result.ok:
+                failed += 1
+                print(f"feedgen-dw: {feed.name}: {result.error}", file=sys.stderr)
+            elif not args.quiet:
+                paths = " ".join(str(p) for p in feed_paths(output, feed.name).values())
+                print(f"{feed.name}: {result.new} new, {result.changed} changed, "
+                      f"{result.removed} removed -> {paths}")
+    finally:
+        fetcher.close()
+        store.close()
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    source: str = args.source
+    if source.startswith(("http://", "https://")):
+        fetcher = Fetcher()
+        try:
+            page = fetcher.get(source)
+        finally:
+            fetcher.close()
+        text, url = page.text, page.url
+    else:
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise FeedgenDwError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        url = args.url or path.resolve().as_uri()
+    article = extract_page(text, url, args.site)
+    print(f"profile:  {article.profile} (from {article.source})")
+    print(f"article:  {article.article_id}  {article.url}")
+    print(f"title:    {article.title}")
+    print(f"feed:     {article.feed_title}  language={article.language or '?'}")
+    if article.published or article.modified:
+        print(f"dates:    published={article.published}  modified={article.modified}")
+    print(f"sections: {len(article.sections)}")
+    for section in article.sections:
+        words = " ".join(section.text.split()[:12])
+        lead = " (lead)" if section.is_lead else ""
+        print(f"  {first_key(section)}  {section.headline}{lead}")
+        print(f"      {words}{' …' if len(section.text.split()) > 12 else ''}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not args.verbose:
+        # poll failures are printed once as a line of their own below
+        logging.getLogger("feedgen_dw.poll").setLevel(logging.CRITICAL)
+    commands = {"run": _cmd_run, "inspect": _cmd_inspect}
+    try:
+        return commands[args.command](args)
+    except ConfigError as exc:
+        if args.verbose:
+            raise
+        print(f"feedgen-dw: config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except FeedgenDwError as exc:
+        if args.verbose:
+            raise
+        print(f"feedgen-dw: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,200 @@
+"""Load config.yaml into typed objects; every error names its key path."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import yaml
+
+from feedgen_dw.errors import ConfigError
+from feedgen_dw.model import EditPolicy
+
+FEED_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+SITES = ("dw", "auto")
+
+TOP_KEYS = {"database", "output_dir", "base_url", "feeds"}
+FEED_KEYS = {"url", "site", "title", "interval", "max_items", "on_edit"}
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    """One feed of the config."""
+
+    name: str
+    url: str
+    site: str = "dw"
+    title: str | None = None
+    interval: float = 300.0  # seconds
+    max_items: int = 100
+    on_edit: EditPolicy = EditPolicy.UPDATE
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole config, paths resolved against the config file's folder."""
+
+    path: Path
+    database: Path
+    output_dir: Path
+    base_url: str
+    feeds: tuple[FeedConfig, ...]
+
+    def feed(self, name: str) -> FeedConfig:
+        """The feed called `name`, or a ConfigError naming it."""
+        for feed in self.feeds:
+            if feed.name == name:
+                return feed
+        known = ", ".join(f.name for f in self.feeds) or "none"
+        raise ConfigError(f"{self.path}: no feed named {name!r} (known: {known})")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys; a duplicate feed name must be an error."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            line = key_node.start_mark.line + 1
+            raise ConfigError(f"duplicate key {key!r} (line {line})")
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+)
+
+
+def parse_duration(value: object, where: str) -> float:
+    """'90s', '5m', '6h', '1d' (or a bare number of seconds) -> seconds."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{where}: expected a duration like 90s, 5m or 6h, got {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = DURATION_RE.match(str(value).strip())
+        if not match:
+            raise ConfigError(f"{where}: expected a duration like 90s, 5m or 6h, got {value!r}")
+        seconds = float(match.group(1)) * DURATION_UNITS[match.group(2)]
+    if seconds <= 0:
+        raise ConfigError(f"{where}: must be more than 0, got {value!r}")
+    return seconds
+
+
+def _check_keys(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    for key in data:
+        if key not in allowed:
+            hint = ", ".join(sorted(allowed))
+            raise ConfigError(f"{where}{key}: unknown key (allowed: {hint})")
+
+
+def _typed(value: object, kind: type[T], where: str, what: str) -> T:
+    # bool is an int subclass; 'max_items: yes' must not pass as 1
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"{where}: expected {what}, got {value!r}")
+    return value
+
+
+def check_url(value: object, where: str) -> str:
+    """An absolute http(s) URL, or a ConfigError naming `where`."""
+    url = _typed(value, str, where, "an http(s) URL").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{where}: expected an http(s) URL, got {value!r}")
+    return url
+
+
+def _optional(data: Mapping[str, Any], key: str, default: T, conv: Callable[[Any], T]) -> T:
+    return conv(data[key]) if key in data and data[key] is not None else default
+
+
+def _feed(name: object, data: object) -> FeedConfig:
+    where = f"feeds.{name}"
+    if not isinstance(name, str) or not FEED_NAME_RE.match(name):
+        raise ConfigError(
+            f"{where}: a feed name must match [a-z0-9][a-z0-9._-]* (it becomes a file name)"
+        )
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: expected a mapping with at least 'url', got {data!r}")
+    _check_keys(data, FEED_KEYS, f"{where}.")
+    if "url" not in data:
+        raise ConfigError(f"{where}.url: missing (the article to poll)")
+    site = _optional(data, "site", "dw", lambda v: _typed(v, str, f"{where}.site", "a string"))
+    if site not in SITES:
+        raise ConfigError(f"{where}.site: expected one of {', '.join(SITES)}, got {site!r}")
+    max_items = _optional(
+        data, "max_items", 100, lambda v: _typed(v, int, f"{where}.max_items", "an integer")
+    )
+    if max_items < 1:
+        raise ConfigError(f"{where}.max_items: must be at least 1, got {max_items}")
+    on_edit = _optional(data, "on_edit", "update", str)
+    try:
+        policy = EditPolicy(on_edit)
+    except ValueError:
+        choices = ", ".join(p.value for p in EditPolicy)
+        raise ConfigError(f"{where}.on_edit: expected one of {choices}, got {on_edit!r}") from None
+    return FeedConfig(
+        name=name,
+        url=check_url(data["url"], f"{where}.url"),
+        site=site,
+        title=_optional(data, "title", None, lambda v: _typed(v, str, f"{where}.title", "text")),
+        interval=_optional(
+            data, "interval", 300.0, lambda v: parse_duration(v, f"{where}.interval")
+        ),
+        max_items=max_items,
+        on_edit=policy,
+    )
+
+
+def parse_config(data: object, path: Path) -> Config:
+    """Validate an already-loaded YAML document."""
+    if not isinstance(data, Mapping):
+        raise ConfigError("expected a mapping with database, output_dir, base_url and feeds")
+    _check_keys(data, TOP_KEYS, "")
+    base = path.parent
+    database = _typed(data.get("database", "state/feeds.sqlite3"), str, "database", "a path")
+    output_dir = _typed(data.get("output_dir", "public"), str, "output_dir", "a path")
+    base_url = check_url(data.get("base_url", "http://127.0.0.1:8080/"), "base_url")
+    if not base_url.endswith("/"):
+        base_url += "/"
+    feeds_data = data.get("feeds")
+    if not isinstance(feeds_data, Mapping) or not feeds_data:
+        raise ConfigError("feeds: expected a mapping of feed names to feeds, with at least one")
+    feeds = tuple(_feed(name, feed) for name, feed in feeds_data.items())
+    return Config(
+        path=path,
+        database=(base / database).resolve(),
+        output_dir=(base / output_dir).resolve(),
+        base_url=base_url,
+        feeds=feeds,
+    )
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate the YAML file at `path`; ConfigError says what and where."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc.strerror or exc})") from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+        return parse_config(data, path)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None

@@ -1,0 +1,243 @@
+"""HTML helpers shared by the site profiles: allow-list sanitizing and text normalization.
+
+Every profile turns page fragments into HTML through `sanitize()`, so item content never
+carries scripts, event attributes, tracking parameters or markup noise, and the same
+visible content always yields the same bytes (the diff relies on that).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+
+import lxml.html
+from lxml import etree
+
+# Tags kept as they are; anything else is unwrapped (its children are kept).
+ALLOWED_TAGS = frozenset(
+    "p br a strong b em i u s ul ol li blockquote q cite h2 h3 h4 h5 h6 figure figcaption "
+    "img small sub sup code pre table thead tbody tfoot tr th td hr abbr".split()
+)
+# Tags dropped with everything inside them.
+DROPPED_TAGS = frozenset(
+    "script style svg math iframe frame frameset object embed applet noscript template form "
+    "input button select textarea option video audio source track canvas head title meta "
+    "link base picture map area dialog".split()
+)
+ALLOWED_ATTRS = {
+    "a": ("href", "title"),
+    "img": ("src", "alt"),
+    "td": ("colspan", "rowspan"),
+    "th": ("colspan", "rowspan", "scope"),
+    "abbr": ("title",),
+    "ol": ("start",),
+}
+BLOCK_TAGS = frozenset("p li figcaption blockquote h2 h3 h4 h5 h6 td th pre figure".split())
+# Elements whose text never runs into the text around it.
+TEXT_BREAKS = BLOCK_TAGS | frozenset(
+    "div section article header footer ul ol br tr small caption dd dt".split()
+)
+# Elements that mean something even without text inside.
+KEEP_EMPTY = frozenset({"img", "br", "hr", "td", "th"})
+TRACKING_PARAMS = re.compile(r"^(utm_\w+|maca|fbclid|gclid|mc_\w+|ref|wt_\w+)$", re.I)
+# Characters XML 1.0 cannot carry (control characters, lone surrogates, non-characters).
+XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+SPACES = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]+")
+
+ImageSource = Callable[[etree._Element], str | None]
+
+
+def normalize_space(text: str) -> str:
+    """Unicode NFC, XML-safe, every run of (non-breaking) white space folded to one space."""
+    text = XML_INVALID.sub("", unicodedata.normalize("NFC", text))
+    return SPACES.sub(" ", text).strip()
+
+
+def _fold(text: str | None) -> str:
+    if not text:
+        return ""
+    return SPACES.sub(" ", XML_INVALID.sub("", unicodedata.normalize("NFC", text)))
+
+
+def element_text(el: etree._Element) -> str:
+    """The normalized visible text of an element (scripts and styles left out)."""
+    parts: list[str] = []
+    _collect_text(el, parts)
+    return normalize_space("".join(parts))
+
+
+def _collect_text(el: etree._Element, parts: list[str]) -> None:
+    tag = el.tag.lower() if isinstance(el.tag, str) else None
+    if tag is None or tag in DROPPED_TAGS:
+        return
+    separate = tag in TEXT_BREAKS
+    if separate:
+        parts.append(" ")
+    if el.text:
+        parts.append(el.text)
+    for child in el:
+        _collect_text(child, parts)
+        if child.tail:
+            parts.append(child.tail)
+    if separate:
+        parts.append(" ")
+
+
+def to_uri(url: str) -> str:
+    """Percent-encode an IRI (DW slugs carry umlauts) so feeds hold plain URIs."""
+    return quote(url, safe=":/?#[]@!$&'()*+,;=%~")
+
+
+def clean_url(url: str | None, base: str) -> str | None:
+    """Absolute http(s) URL without tracking parameters, or None when not http(s)."""
+    if not url:
+        return None
+    url = normalize_space(url)
+    if not url:
+        return None
+    try:
+        parts = urlsplit(urljoin(base, url))
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if not TRACKING_PARAMS.match(k)]
+    cleaned = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+    return to_uri(cleaned)
+
+
+def _append_text(parent: etree._Element, text: str) -> None:
+    if not text:
+        return
+    if len(parent):
+        last = parent[-1]
+        last.tail = (last.tail or "") + text
+    else:
+        parent.text = (parent.text or "") + text
+
+
+def _copy(
+    el: etree._Element, out: etree._Element, base: str, image_src: ImageSource | None
+) -> None:
+    tag = el.tag.lower() if isinstance(el.tag, str) else None
+    if tag is None or tag in DROPPED_TAGS:
+        return  # comments, processing instructions and dropped subtrees (tail handled by caller)
+    target = out
+    if tag == "a" and clean_url(el.get("href"), base) is None:
+        tag = "span"  # a link to nowhere safe: keep its text only
+    if tag == "small" and out.tag == "figcaption":
+        _append_text(out, " ")  # DW writes the credit right after the caption, no space
+    if tag in ALLOWED_TAGS:
+        target = etree.SubElement(out, tag)
+        for name in ALLOWED_ATTRS.get(tag, ()):
+            value = el.get(name)
+            if value is None:
+                continue
+            if name == "href":
+                value = clean_url(value, base)
+            if value is not None:
+                target.set(name, _fold(value).strip())
+        if tag == "img":
+            src = (image_src(el) if image_src else None) or el.get("src") or el.get("data-src")
+            src = clean_url(src, base)
+            if src is None:
+                out.remove(target)
+                return
+            target.set("src", src)
+    _append_text(target, _fold(el.text))
+    for child in el:
+        _copy(child, target, base, image_src)
+        _append_text(target, _fold(child.tail))
+
+
+def _prune(root: etree._Element) -> None:
+    """Drop elements left empty (ads, stripped embeds) and trim space at block edges."""
+    for el in reversed(list(root.iter())):
+        if el is root:
+            continue
+        tag = el.tag
+        if tag not in KEEP_EMPTY and not len(el) and not (el.text or "").strip():
+            parent = el.getparent()
+            if parent is not None:
+                _append_text_before(el, el.tail or "")
+                parent.remove(el)
+    for el in root.iter():
+        if el.tag in BLOCK_TAGS or el is root:
+            if el.text:
+                el.text = el.text.lstrip()
+            last = el[-1] if len(el) else None
+            if last is None:
+                el.text = (el.text or "").rstrip() or None
+            elif last.tail:
+                last.tail = last.tail.rstrip() or None
+
+
+def _append_text_before(el: etree._Element, text: str) -> None:
+    """Keep the tail of an element that is about to be removed."""
+    if not text:
+        return
+    prev = el.getprevious()
+    if prev is not None:
+        prev.tail = (prev.tail or "") + text
+    else:
+        parent = el.getparent()
+        if parent is not None:
+            parent.text = (parent.text or "") + text
+
+
+def _wrap_loose_text(root: etree._Element) -> None:
+    """Text directly between blocks (e.g. from an unwrapped <div>) becomes a paragraph."""
+    if (root.text or "").strip():
+        para = etree.Element("p")
+        para.text = root.text
+        root.insert(0, para)
+    root.text = None
+    for child in list(root):
+        if (child.tail or "").strip():
+            para = etree.Element("p")
+            para.text = child.tail
+            child.addnext(para)
+        child.tail = None
+
+
+def sanitize(
+    elements: Iterable[etree._Element], base: str, image_src: ImageSource | None = None
+) -> str:
+    """Allow-list copy of `elements` to HTML: safe tags and attributes, absolute http(s) URLs."""
+    root = etree.Element("div")
+    for el in elements:
+        _copy(el, root, base, image_src)
+        _append_text(root, _fold(el.tail))
+    _wrap_loose_text(root)
+    _prune(root)
+    return "".join(lxml.html.tostring(child, encoding="unicode") for child in root)
+
+
+def html_text(html: str) -> str:
+    """Normalized plain text of an HTML fragment made by sanitize()."""
+    if not html:
+        return ""
+    return element_text(lxml.html.fragment_fromstring(html, create_parent="div"))
+
+
+def parse_fragment(html: str) -> list[etree._Element]:
+    """Top-level elements of an HTML fragment (e.g. an article body held as JSON)."""
+    if not html.strip():
+        return []
+    wrapper = lxml.html.fragment_fromstring(html, create_parent="div")
+    return list(wrapper)
+
+
+def content_hash(*parts: str) -> str:
+    """A short, stable hash of some strings."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8"))
+    return digest.hexdigest()[:16]
+
+
+def has_class(el: etree._Element, name: str) -> bool:
+    """True when `name` is one of the element's classes (not a substring of a hashed class)."""
+    return name in (el.get("class") or "").split()

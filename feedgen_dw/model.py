@@ -1,0 +1,137 @@
+"""Typed data passed between the stages: extract -> diff -> store -> render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class EditPolicy(StrEnum):
+    """What an edited section does to its feed item."""
+
+    UPDATE = "update"  # same id; title, content and `updated` follow the page
+    IGNORE = "ignore"  # the item keeps what it first showed
+    REPUBLISH = "republish"  # a new id, so readers show the edited section again
+
+
+@dataclass(frozen=True)
+class Section:
+    """One piece of a live article as extracted from one fetch of the page."""
+
+    headline: str
+    html: str  # sanitized, normalized HTML of the body (without the headline)
+    text: str  # normalized plain text of the body, used to recognise the section later
+    is_lead: bool = False
+    published: datetime | None = None  # the page's own time for the section, if it has one
+    source_key: str | None = None  # a stable id the page itself gives (live-blog post id)
+    authors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Article:
+    """What an extractor found in a page."""
+
+    article_id: str  # stable id from the URL/page, e.g. "a-66714234"
+    host: str  # authority for tag: URIs, e.g. "www.dw.com"
+    url: str  # canonical URL now
+    title: str  # the page title now
+    feed_title: str  # title suggested for the feed (stable over the day)
+    language: str | None
+    sections: tuple[Section, ...]
+    profile: str  # which extractor produced this
+    source: str  # which data inside the page: "apollo", "dom", ...
+    published: datetime | None = None
+    modified: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SectionState:
+    """A section as remembered between polls; one feed item."""
+
+    key: str  # fixed when first seen; never derived from position or current text
+    item_id: str  # permanent tag: URI (changes only under on_edit=republish)
+    title: str  # what the item shows
+    html: str
+    link: str
+    published: datetime
+    updated: datetime
+    seen_headline: str  # latest headline on the page (may differ from title under "ignore")
+    seen_text: str  # latest body text on the page, for matching
+    content_hash: str  # hash of the latest headline + html on the page
+    position: int  # latest page order (0 = top); -1 once removed
+    removed_at: datetime | None = None
+    revision: int = 0
+    authors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ArticleState:
+    """Everything remembered about one article of a feed."""
+
+    article_id: str
+    host: str
+    url: str
+    title: str
+    feed_title: str
+    language: str | None
+    tag_date: str  # the date part of the tag: URIs, fixed at first sight
+    first_seen: datetime
+    last_changed: datetime
+    sections: tuple[SectionState, ...] = ()
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    """What one poll changed, and the state to store."""
+
+    state: ArticleState
+    new: tuple[str, ...] = ()  # section keys
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    revived: tuple[str, ...] = ()
+
+    @property
+    def feed_changed(self) -> bool:
+        """True when anything that the feed files show may differ."""
+        return bool(self.new or self.changed or self.revived)
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One entry as the renderer needs it."""
+
+    item_id: str
+    title: str
+    html: str
+    link: str
+    published: datetime
+    updated: datetime
+    authors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FeedMeta:
+    """Channel-level data for the renderer."""
+
+    name: str
+    title: str
+    link: str  # the article (alternate)
+    self_base: str  # base_url where output_dir is served
+    language: str | None
+    subtitle: str = ""
+
+
+@dataclass
+class PollResult:
+    """Outcome of one poll_feed() call."""
+
+    feed: str
+    ok: bool
+    url: str
+    new: int = 0
+    changed: int = 0
+    removed: int = 0
+    written: list[str] = field(default_factory=list)
+    error: str | None = None
+    not_modified: bool = False

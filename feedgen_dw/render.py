@@ -1,0 +1,82 @@
+"""Feed files from stored items, through feedgen: Atom 1.0 and RSS 2.0.
+
+Output depends only on its input (no clock), so the same state gives the same bytes and
+an unchanged feed is never rewritten. feedgen 1.0.0 traps handled here: add_entry()
+prepends by default; Atom entry links lose rel/type (upstream issue 135); the RSS channel
+link is the last fg.link() call; description() would overwrite Atom content; unset dates
+default to now() with microseconds (lastBuildDate too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.feed import FeedGenerator
+
+from feedgen_dw import PROJECT_URL, __version__
+from feedgen_dw.model import FeedItem, FeedMeta
+
+# A fixed time for a feed without items, so even that renders deterministically.
+EMPTY_FEED_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+FORMATS = ("atom", "rss")
+
+
+class _NoFeedExtension(BaseExtension):  # type: ignore[misc]
+    pass
+
+
+class _EntryLinkFix(BaseEntryExtension):  # type: ignore[misc]
+    """Put back rel/type on Atom entry links, which feedgen 1.0.0 drops (issue 135)."""
+
+    def extend_atom(self, entry: Any) -> Any:
+        for link in entry.findall("{http://www.w3.org/2005/Atom}link"):
+            link.set("rel", "alternate")
+            link.set("type", "text/html")
+        return entry
+
+
+def feed_url(meta: FeedMeta, fmt: str) -> str:
+    """Where the served file of format `fmt` lives."""
+    return f"{meta.self_base}{meta.name}.{fmt}"
+
+
+def _generator(meta: FeedMeta, items: Sequence[FeedItem], fmt: str) -> FeedGenerator:
+    fg = FeedGenerator()
+    fg.register_extension("linkfix", _NoFeedExtension, _EntryLinkFix, atom=True, rss=False)
+    self_url = feed_url(meta, fmt)
+    fg.id(feed_url(meta, "atom"))
+    fg.title(meta.title)
+    fg.subtitle(meta.subtitle or meta.title)
+    # RSS takes the channel link from the last fg.link() call: self first, article last
+    fg.link(href=self_url, rel="self",
+            type="application/atom+xml" if fmt == "atom" else "application/rss+xml")
+    fg.link(href=meta.link, rel="alternate", type="text/html")
+    if meta.language:
+        fg.language(meta.language)
+    fg.generator("feedgen-dw", version=__version__, uri=PROJECT_URL)
+    updated = max((item.updated for item in items), default=EMPTY_FEED_TIME)
+    fg.updated(updated)
+    fg.lastBuildDate(updated)
+    for item in items:
+        fe = fg.add_entry(order="append")
+        fe.id(item.item_id)
+        fe.guid(item.item_id, permalink=False)
+        fe.title(item.title or "…")
+        fe.link(href=item.link, rel="alternate", type="text/html")
+        if item.html:
+            fe.content(item.html, type="html")
+        fe.published(item.published)
+        fe.updated(item.updated)
+        for name in item.authors:
+            fe.author(name=name)
+    return fg
+
+
+def render(meta: FeedMeta, items: Sequence[FeedItem]) -> dict[str, bytes]:
+    """{'atom': bytes, 'rss': bytes} for `items` (newest first, as given)."""
+    atom: bytes = _generator(meta, items, "atom").atom_str(pretty=True)
+    rss: bytes = _generator(meta, items, "rss").rss_str(pretty=True)
+    return {"atom": atom, "rss": rss}

@@ -1,0 +1,278 @@
+"""State between polls, behind a small interface; SQLite (stdlib) is the backend here.
+
+`Store` is what poll_feed() needs; a PostgreSQL backend for several daemons sharing one
+state would implement the same methods. Schema is created and migrated on open.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from feedgen_dw.errors import StoreError
+from feedgen_dw.model import ArticleState, FeedItem, SectionState
+
+# Marks the file as ours, so a foreign SQLite database is refused, not overwritten.
+APPLICATION_ID = 0x46475744  # "FGWD"
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE feeds (
+        name TEXT PRIMARY KEY,
+        last_poll TEXT,
+        last_success TEXT,
+        last_error TEXT,
+        failures INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE articles (
+        feed TEXT NOT NULL,
+        article_id TEXT NOT NULL,
+        host TEXT NOT NULL,
+        url TEXT NOT NULL,
+        title TEXT NOT NULL,
+        feed_title TEXT NOT NULL,
+        language TEXT,
+        tag_date TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_changed TEXT NOT NULL,
+        PRIMARY KEY (feed, article_id)
+    );
+    CREATE TABLE sections (
+        feed TEXT NOT NULL,
+        article_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        html TEXT NOT NULL,
+        link TEXT NOT NULL,
+        published TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        seen_headline TEXT NOT NULL,
+        seen_text TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        removed_at TEXT,
+        revision INTEGER NOT NULL DEFAULT 0,
+        authors TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (feed, article_id, key)
+    );
+    CREATE INDEX sections_by_time ON sections (feed, published DESC);
+    """,
+)
+
+
+@dataclass(frozen=True)
+class FeedStatus:
+    """Bookkeeping of a feed's polls."""
+
+    name: str
+    last_poll: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    failures: int = 0
+
+
+class Store(Protocol):
+    """What the poll needs from a state backend."""
+
+    def load_article(self, feed: str, article_id: str) -> ArticleState | None: ...
+
+    def latest_article(self, feed: str) -> ArticleState | None: ...
+
+    def save_poll(self, feed: str, articles: Sequence[ArticleState], now: datetime) -> None: ...
+
+    def record_failure(self, feed: str, error: str, now: datetime) -> None: ...
+
+    def status(self, feed: str) -> FeedStatus: ...
+
+    def items(self, feed: str, limit: int) -> list[FeedItem]: ...
+
+    def close(self) -> None: ...
+
+
+def _ts(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _req_dt(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+class SQLiteStore:
+    """SQLite file in WAL mode; one transaction per poll."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            self._db.row_factory = sqlite3.Row
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: not a usable feedgen-dw database ({exc})") from None
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot open database ({exc.strerror or exc})") from None
+
+    def _open(self) -> None:
+        db = self._db
+        app_id = db.execute("PRAGMA application_id").fetchone()[0]
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if app_id != APPLICATION_ID and (tables or version):
+            raise StoreError(
+                f"{self.path}: is an SQLite database of something else; not touching it"
+            )
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"{self.path}: schema version {version} is newer than this feedgen-dw knows"
+            )
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        if version < len(MIGRATIONS):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for script in MIGRATIONS[version:]:
+                    for statement in script.split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+                db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                db.execute(f"PRAGMA user_version={len(MIGRATIONS)}")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def _section(self, row: sqlite3.Row) -> SectionState:
+        return SectionState(
+            key=row["key"], item_id=row["item_id"], title=row["title"], html=row["html"],
+            link=row["link"], published=_req_dt(row["published"]),
+            updated=_req_dt(row["updated"]), seen_headline=row["seen_headline"],
+            seen_text=row["seen_text"], content_hash=row["content_hash"],
+            position=row["position"], removed_at=_dt(row["removed_at"]),
+            revision=row["revision"], authors=tuple(json.loads(row["authors"])),
+        )
+
+    def _article(self, row: sqlite3.Row) -> ArticleState:
+        rows = self._db.execute(
+            "SELECT * FROM sections WHERE feed=? AND article_id=? "
+            "ORDER BY position < 0, position, published DESC, key",
+            (row["feed"], row["article_id"]),
+        ).fetchall()
+        return ArticleState(
+            article_id=row["article_id"], host=row["host"], url=row["url"], title=row["title"],
+            feed_title=row["feed_title"], language=row["language"], tag_date=row["tag_date"],
+            first_seen=_req_dt(row["first_seen"]), last_changed=_req_dt(row["last_changed"]),
+            sections=tuple(self._section(r) for r in rows),
+        )
+
+    def load_article(self, feed: str, article_id: str) -> ArticleState | None:
+        """The stored state of one article of a feed, or None before its first poll."""
+        row = self._db.execute(
+            "SELECT * FROM articles WHERE feed=? AND article_id=?", (feed, article_id)
+        ).fetchone()
+        return self._article(row) if row else None
+
+    def latest_article(self, feed: str) -> ArticleState | None:
+        """The most recently first-seen article of a feed (its metadata heads the feed)."""
+        row = self._db.execute(
+            "SELECT * FROM articles WHERE feed=? ORDER BY first_seen DESC, article_id DESC "
+            "LIMIT 1", (feed,),
+        ).fetchone()
+        return self._article(row) if row else None
+
+    def save_poll(self, feed: str, articles: Sequence[ArticleState], now: datetime) -> None:
+        """Store the new state of `articles` and mark the poll a success, atomically."""
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for art in articles:
+                    self._write_article(feed, art)
+                db.execute(
+                    "INSERT INTO feeds (name, last_poll, last_success, last_error, failures) "
+                    "VALUES (?, ?, ?, NULL, 0) ON CONFLICT(name) DO UPDATE SET "
+                    "last_poll=excluded.last_poll, last_success=excluded.last_success, "
+                    "last_error=NULL, failures=0",
+                    (feed, _ts(now), _ts(now)),
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: saving feed {feed!r} failed ({exc})") from None
+
+    def _write_article(self, feed: str, art: ArticleState) -> None:
+        db = self._db
+        db.execute(
+            "INSERT OR REPLACE INTO articles (feed, article_id, host, url, title, feed_title, "
+            "language, tag_date, first_seen, last_changed) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (feed, art.article_id, art.host, art.url, art.title, art.feed_title, art.language,
+             art.tag_date, _ts(art.first_seen), _ts(art.last_changed)),
+        )
+        db.execute("DELETE FROM sections WHERE feed=? AND article_id=?", (feed, art.article_id))
+        db.executemany(
+            "INSERT INTO sections (feed, article_id, key, item_id, title, html, link, published, "
+            "updated, seen_headline, seen_text, content_hash, position, removed_at, revision, "
+            "authors) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (feed, art.article_id, s.key, s.item_id, s.title, s.html, s.link,
+                 _ts(s.published), _ts(s.updated), s.seen_headline, s.seen_text,
+                 s.content_hash, s.position, _ts(s.removed_at), s.revision,
+                 json.dumps(list(s.authors)))
+                for s in art.sections
+            ],
+        )
+
+    def record_failure(self, feed: str, error: str, now: datetime) -> None:
+        """Note a failed poll; items stay untouched."""
+        try:
+            self._db.execute(
+                "INSERT INTO feeds (name, last_poll, last_error, failures) VALUES (?, ?, ?, 1) "
+                "ON CONFLICT(name) DO UPDATE SET last_poll=excluded.last_poll, "
+                "last_error=excluded.last_error, failures=feeds.failures + 1",
+                (feed, _ts(now), error),
+            )
+        except sqlite3.Error as exc:
+            msg = f"{self.path}: recording a failure of {feed!r} failed: {exc}"
+            raise StoreError(msg) from None
+
+    def status(self, feed: str) -> FeedStatus:
+        """Poll bookkeeping of a feed (empty before its first poll)."""
+        row = self._db.execute("SELECT * FROM feeds WHERE name=?", (feed,)).fetchone()
+        if row is None:
+            return FeedStatus(name=feed)
+        return FeedStatus(
+            name=feed, last_poll=_dt(row["last_poll"]), last_success=_dt(row["last_success"]),
+            last_error=row["last_error"], failures=row["failures"],
+        )
+
+    def items(self, feed: str, limit: int) -> list[FeedItem]:
+        """The newest `limit` items of a feed, newest first (removed sections included)."""
+        rows = self._db.execute(
+            "SELECT item_id, title, html, link, published, updated, authors FROM sections "
+            "WHERE feed=? ORDER BY published DESC, item_id LIMIT ?",
+            (feed, limit),
+        ).fetchall()
+        return [
+            FeedItem(
+                item_id=r["item_id"], title=r["title"], html=r["html"], link=r["link"],
+                published=_req_dt(r["published"]), updated=_req_dt(r["updated"]),
+                authors=tuple(json.loads(r["authors"])),
+            )
+            for r in rows
+        ]
