@@ -111,6 +111,9 @@ class Fetcher:
             raise FetchError(f"{url}: connection failed ({reason[:200]})", url=url) from None
         except requests.exceptions.RequestException as exc:
             raise FetchError(f"{url}: request failed ({exc})", url=url) from None
+        except (UnicodeError, ValueError) as exc:
+            # e.g. a Location header that is not UTF-8, or a malformed URL from a redirect
+            raise FetchError(f"{url}: bad response ({exc})", url=url) from None
 
     def _read_capped(self, response: requests.Response, url: str) -> bytes:
         cap = self.settings.max_bytes

@@ -31,6 +31,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+def fixed_clock(when: datetime) -> Clock:
+    """A clock that always says `when` (replays, tests)."""
+    return lambda: when
+
+
 @dataclass(frozen=True)
 class Output:
     """Where feed files go and where they are served from."""

@@ -32,7 +32,8 @@ class _EntryLinkFix(BaseEntryExtension):  # type: ignore[misc]
     """Put back rel/type on Atom entry links, which feedgen 1.0.0 drops (issue 135)."""
 
     def extend_atom(self, entry: Any) -> Any:
-        for link in entry.findall("{http://www.w3.org/2005/Atom}link"):
+        # feedgen builds entries without a namespace; the feed root adds it on output
+        for link in entry.findall("link"):
             link.set("rel", "alternate")
             link.set("type", "text/html")
         return entry

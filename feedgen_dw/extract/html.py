@@ -36,6 +36,10 @@ ALLOWED_ATTRS = {
     "ol": ("start",),
 }
 BLOCK_TAGS = frozenset("p li figcaption blockquote h2 h3 h4 h5 h6 td th pre figure".split())
+# Elements that may stand at the top of an item's content; anything else gets a <p>.
+TOP_LEVEL_BLOCKS = frozenset(
+    "p ul ol figure blockquote h2 h3 h4 h5 h6 table pre hr".split()
+)
 # Elements whose text never runs into the text around it.
 TEXT_BREAKS = BLOCK_TAGS | frozenset(
     "div section article header footer ul ol br tr small caption dd dt".split()
@@ -190,18 +194,30 @@ def _append_text_before(el: etree._Element, text: str) -> None:
 
 
 def _wrap_loose_text(root: etree._Element) -> None:
-    """Text directly between blocks (e.g. from an unwrapped <div>) becomes a paragraph."""
-    if (root.text or "").strip():
-        para = etree.Element("p")
-        para.text = root.text
-        root.insert(0, para)
+    """Runs of text and inline elements between blocks become paragraphs."""
+    nodes: list[etree._Element | str] = []
+    if root.text and root.text.strip():
+        nodes.append(root.text)
+    for child in root:
+        nodes.append(child)
+        if child.tail and child.tail.strip():
+            nodes.append(child.tail)
+        child.tail = None
     root.text = None
     for child in list(root):
-        if (child.tail or "").strip():
-            para = etree.Element("p")
-            para.text = child.tail
-            child.addnext(para)
-        child.tail = None
+        root.remove(child)
+    para: etree._Element | None = None
+    for node in nodes:
+        if isinstance(node, str) or node.tag not in TOP_LEVEL_BLOCKS:
+            if para is None:
+                para = etree.SubElement(root, "p")
+            if isinstance(node, str):
+                _append_text(para, node)
+            else:
+                para.append(node)
+        else:
+            para = None
+            root.append(node)
 
 
 def sanitize(
@@ -229,7 +245,12 @@ def parse_fragment(html: str) -> list[etree._Element]:
     if not html.strip():
         return []
     wrapper = lxml.html.fragment_fromstring(html, create_parent="div")
-    return list(wrapper)
+    blocks = list(wrapper)
+    if wrapper.text and wrapper.text.strip():
+        lead = etree.Element("span")  # inline, so it joins the inline run that follows
+        lead.text = wrapper.text
+        blocks.insert(0, lead)
+    return blocks
 
 
 def content_hash(*parts: str) -> str:

@@ -1,0 +1,30 @@
+# feedgen-dw: `make run` polls the shipped config once, `make test` runs the tests.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CONFIG ?= config.yaml
+
+.PHONY: install run test lint demo clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+run: install
+	$(BIN)/feedgen-dw run --config $(CONFIG)
+
+test: install
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check feedgen_dw tests
+	$(BIN)/mypy feedgen_dw
+
+demo: install
+	$(BIN)/python -m feedgen_dw.demo demo
+
+clean:
+	rm -rf $(VENV) demo state public .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from feedgen_dw.replay import ReplayServer, replay_server
+
+REALPAGES = Path(__file__).resolve().parents[1].parent / "shared" / "realpages"
+
+
+@pytest.fixture
+def server() -> Iterator[ReplayServer]:
+    with replay_server() as srv:
+        yield srv
+
+
+def parse_feed(path: Path) -> feedparser.FeedParserDict:
+    """Parse a written feed file and insist it is well-formed."""
+    parsed = feedparser.parse(path.read_bytes())
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    return parsed
+
+
+def realpage(relative: str) -> str:
+    """Text of a saved publisher page, or skip when ../shared/realpages is absent."""
+    path = REALPAGES / relative
+    if not path.exists():
+        pytest.skip(f"real page not available: {path}")
+    return path.read_text(encoding="utf-8")
+
+
+def write_config(tmp_path: Path, url: str, **feed: object) -> Path:
+    lines = [
+        "database: state/feeds.sqlite3",
+        "output_dir: public",
+        "base_url: http://127.0.0.1:8080/",
+        "feeds:",
+        "  live:",
+        f"    url: {url}",
+    ]
+    lines += [f"    {key}: {value}" for key, value in feed.items()]
+    path = tmp_path / "config.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
