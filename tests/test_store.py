@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from feedgen_dw.diff import diff_article
+from feedgen_dw.errors import StoreError
+from feedgen_dw.model import Article, Section
+from feedgen_dw.store import APPLICATION_ID, SQLiteStore
+
+T0 = datetime(2026, 11, 24, 5, tzinfo=UTC)
+
+
+def _article(*texts: str) -> Article:
+    sections = tuple(Section(headline=f"H {t}", html=f"<p>{t}</p>", text=t) for t in texts)
+    return Article(article_id="a-7", host="h.example", url="https://h.example/a-7", title="T",
+                   feed_title="T", language="de", sections=sections, profile="dw", source="t")
+
+
+def test_state_round_trips_through_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "db" / "state.sqlite3"
+    store = SQLiteStore(path)
+    state = diff_article(None, _article("eins zwei drei", "vier fünf sechs"), T0).state
+    store.save_poll("f", [state], T0)
+    store.close()
+    reopened = SQLiteStore(path)
+    assert reopened.load_article("f", "a-7") == state
+    assert reopened.latest_article("f") == state
+    assert reopened.load_article("other", "a-7") is None
+    items = reopened.items("f", 1)
+    assert [i.item_id for i in items] == [state.sections[0].item_id]
+    status = reopened.status("f")
+    assert status.last_success == T0 and status.failures == 0
+    reopened.close()
+
+
+def test_wal_schema_version_and_marker(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    SQLiteStore(path).close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_failures_are_counted_and_cleared(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.sqlite3")
+    store.record_failure("f", "https://x: HTTP 503", T0)
+    store.record_failure("f", "https://x: HTTP 502", T0 + timedelta(minutes=5))
+    status = store.status("f")
+    assert (status.failures, status.last_error, status.last_success) == (
+        2, "https://x: HTTP 502", None)
+    store.save_poll("f", [], T0 + timedelta(minutes=10))
+    assert store.status("f").failures == 0 and store.status("f").last_error is None
+
+
+def test_a_poll_is_one_transaction(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.sqlite3")
+    good = diff_article(None, _article("eins zwei drei"), T0).state
+    store.save_poll("f", [good], T0)
+    bad = diff_article(good, _article("eins zwei drei", "neu hier"), T0 + timedelta(hours=1))
+    broken = bad.state.__class__(**{**bad.state.__dict__, "title": None})  # violates NOT NULL
+    with pytest.raises(StoreError):
+        store.save_poll("f", [broken], T0 + timedelta(hours=1))
+    assert store.load_article("f", "a-7") == good
+
+
+def test_foreign_sqlite_file_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "other.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE mine (x)")
+    db.commit()
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="something else"):
+        SQLiteStore(path)
+    assert path.read_bytes() == before
+
+
+def test_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.sqlite3"
+    path.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(StoreError, match="not a usable feedgen-dw database"):
+        SQLiteStore(path)
+    assert path.read_bytes() == b"this is not a database at all" * 100
