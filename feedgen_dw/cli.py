@@ -42,16 +42,22 @@ def _parser() -> argparse.ArgumentParser:
         prog="feedgen-dw", description="One feed item per new section of a live article."
     )
     parser.add_argument("--version", action="version", version=f"feedgen-dw {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: `-v` before or after the command, and the second one must not reset the first
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="debug logs, tracebacks")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logs, tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="poll each feed once and write its files")
+    run = sub.add_parser("run", parents=[common], help="poll each feed once and write its files")
     run.add_argument("--config", type=Path, default=Path("config.yaml"))
     run.add_argument("--feed", action="append", help="only this feed (repeatable)")
     run.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     run.add_argument("--now", type=_aware_time, help=argparse.SUPPRESS)  # replays and tests
 
-    inspect = sub.add_parser("inspect", help="show what a page extracts to (no state touched)")
+    inspect = sub.add_parser(
+        "inspect", parents=[common], help="show what a page extracts to (no state touched)"
+    )
     inspect.add_argument("source", help="a URL or a saved HTML file")
     inspect.add_argument("--site", default="auto", help="site profile (default: auto)")
     inspect.add_argument("--url", help="the page's URL, when SOURCE is a file")

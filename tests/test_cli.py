@@ -64,3 +64,10 @@ def test_unknown_feed_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     config = write_config(tmp_path, "http://127.0.0.1:9/de/x/a-1")
     assert main(["run", "--config", str(config), "--feed", "nope"]) == 2
     assert "no feed named 'nope' (known: live)" in capsys.readouterr().err
+
+
+def test_verbose_after_the_command_shows_the_traceback(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "http://127.0.0.1:9/de/x/a-1", colour="red")
+    with pytest.raises(Exception, match="colour: unknown key"):
+        main(["run", "--config", str(config), "-v"])
+    assert main(["run", "--config", str(config)]) == 2
