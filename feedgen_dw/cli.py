@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +20,9 @@ from feedgen_dw.diff import first_key
 from feedgen_dw.errors import ConfigError, FeedgenDwError
 from feedgen_dw.extract import extract_page
 from feedgen_dw.fetch import Fetcher
-from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed, utc_now
+from feedgen_dw.lock import StateLock
+from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed, utc_now, write_site
+from feedgen_dw.schedule import is_stopped
 from feedgen_dw.store import SQLiteStore
 
 log = logging.getLogger("feedgen_dw")
@@ -55,6 +59,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     run.add_argument("--now", type=_aware_time, help=argparse.SUPPRESS)  # replays and tests
 
+    daemon = sub.add_parser("daemon", parents=[common],
+                            help="poll every feed on its interval until stopped")
+    daemon.add_argument("--config", type=Path, default=Path("config.yaml"))
+    daemon.add_argument("--serve", action="store_true", help="also serve output_dir over HTTP")
+    daemon.add_argument("--host", default="127.0.0.1", help="with --serve (default 127.0.0.1)")
+    daemon.add_argument("--port", type=int, default=8080, help="with --serve (default 8080)")
+
+    serve = sub.add_parser("serve", parents=[common], help="serve output_dir over HTTP")
+    serve.add_argument("--config", type=Path, default=Path("config.yaml"))
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+
     inspect = sub.add_parser(
         "inspect", parents=[common], help="show what a page extracts to (no state touched)"
     )
@@ -67,25 +83,69 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_run(args: argparse.Namespace) -> int:
     config: Config = load_config(args.config)
     feeds = [config.feed(name) for name in args.feed] if args.feed else list(config.feeds)
-    output = Output(directory=config.output_dir, base_url=config.base_url)
+    output = Output(config.output_dir, config.base_url, config.websub_hub)
+    lock = StateLock(config.database)
+    if not lock.acquire(config.settings.lock_timeout):
+        print(f"feedgen-dw: another run holds {lock.path}; nothing done", file=sys.stderr)
+        return EXIT_OK
     store = SQLiteStore(config.database)
     fetcher = Fetcher()
+    clock = fixed_clock(args.now) if args.now else utc_now
     failed = 0
     try:
         for feed in feeds:
-            clock = fixed_clock(args.now) if args.now else utc_now
+            if not args.feed and is_stopped(feed, store.status(feed.name), clock()):
+                if not args.quiet:
+                    print(f"{feed.name}: unchanged for stop_after; skipped "
+                          f"(name it with --feed, or give it a new url, to poll it again)")
+                continue
             result = poll_feed(feed, store, fetcher, output, clock)
             if not result.ok:
                 failed += 1
                 print(f"feedgen-dw: {feed.name}: {result.error}", file=sys.stderr)
             elif not args.quiet:
                 paths = " ".join(str(p) for p in feed_paths(output, feed.name).values())
-                print(f"{feed.name}: {result.new} new, {result.changed} changed, "
-                      f"{result.removed} removed -> {paths}")
+                what = ("not modified" if result.not_modified else
+                        f"{result.new} new, {result.changed} changed, {result.removed} removed")
+                print(f"{feed.name}: {what} -> {paths}")
+        write_site(config.feeds, store, output)
     finally:
         fetcher.close()
         store.close()
+        lock.release()
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _cmd_daemon(args: argparse.Namespace) -> int:
+    from feedgen_dw.schedule import Daemon
+
+    logging.getLogger("feedgen_dw").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    daemon = Daemon(args.config, serve=(args.host, args.port) if args.serve else None)
+    return daemon.run()
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from feedgen_dw.serve import FeedHTTPServer
+
+    config = load_config(args.config)
+    intervals = {f.name: int(f.interval) for f in config.feeds}
+
+    def max_age(name: str) -> int:
+        return intervals.get(name.rsplit(".", 1)[0], min(intervals.values()))
+
+    config.output_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        server = FeedHTTPServer(config.output_dir, args.host, args.port, max_age)
+    except OSError as exc:
+        raise FeedgenDwError(f"cannot listen on {args.host}:{args.port} ({exc.strerror})") from None
+    print(f"serving {config.output_dir} at {server.url}", flush=True)
+    # SIGTERM ends the loop like Ctrl-C, but as a normal stop (exit 0)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return EXIT_OK
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
@@ -132,7 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # would repeat them over several lines
         logging.getLogger("feedgen_dw.poll").setLevel(logging.CRITICAL)
         logging.getLogger("urllib3").setLevel(logging.ERROR)
-    commands = {"run": _cmd_run, "inspect": _cmd_inspect}
+    commands = {"run": _cmd_run, "daemon": _cmd_daemon, "serve": _cmd_serve,
+                "inspect": _cmd_inspect}
     try:
         return commands[args.command](args)
     except ConfigError as exc:

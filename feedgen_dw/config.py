@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import yaml
 
+from feedgen_dw import DEFAULT_USER_AGENT
 from feedgen_dw.errors import ConfigError
 from feedgen_dw.model import EditPolicy
 
@@ -19,10 +20,32 @@ DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 SITES = ("dw", "auto")
 
-TOP_KEYS = {"database", "output_dir", "base_url", "feeds"}
-FEED_KEYS = {"url", "site", "title", "interval", "max_items", "on_edit"}
+SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)?$", re.I)
+SIZE_UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
+# Keys allowed at the top and, to override them, in a feed.
+SETTING_KEYS = {
+    "timeout", "user_agent", "max_bytes", "jitter", "quiet_after", "quiet_interval",
+    "stop_after", "lock_timeout", "workers",
+}
+TOP_KEYS = {"database", "output_dir", "base_url", "feeds", "websub_hub"} | SETTING_KEYS
+FEED_KEYS = {"url", "site", "title", "interval", "max_items", "on_edit"} | SETTING_KEYS
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How politely to poll; set at the top of the config, overridable per feed."""
+
+    timeout: float = 20.0  # seconds, connect and read
+    user_agent: str = DEFAULT_USER_AGENT
+    max_bytes: int = 10 * 1024 * 1024
+    jitter: float | None = None  # seconds; None: 10% of the feed's interval
+    quiet_after: float = 6 * 3600  # unchanged this long: poll at quiet_interval
+    quiet_interval: float = 3600
+    stop_after: float = 48 * 3600  # unchanged this long: stop polling
+    lock_timeout: float = 0  # how long `run` waits for another run's lock
+    workers: int = 4  # concurrent polls in the daemon
 
 
 @dataclass(frozen=True)
@@ -36,6 +59,14 @@ class FeedConfig:
     interval: float = 300.0  # seconds
     max_items: int = 100
     on_edit: EditPolicy = EditPolicy.UPDATE
+    settings: Settings = field(default_factory=Settings)
+
+    @property
+    def jitter(self) -> float:
+        """Random delay added to each scheduled poll, in seconds."""
+        if self.settings.jitter is None:
+            return self.interval * 0.1
+        return self.settings.jitter
 
 
 @dataclass(frozen=True)
@@ -47,6 +78,8 @@ class Config:
     output_dir: Path
     base_url: str
     feeds: tuple[FeedConfig, ...]
+    settings: Settings = field(default_factory=Settings)
+    websub_hub: str | None = None
 
     def feed(self, name: str) -> FeedConfig:
         """The feed called `name`, or a ConfigError naming it."""
@@ -77,7 +110,7 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
-def parse_duration(value: object, where: str) -> float:
+def parse_duration(value: object, where: str, allow_zero: bool = False) -> float:
     """'90s', '5m', '6h', '1d' (or a bare number of seconds) -> seconds."""
     if isinstance(value, bool):
         raise ConfigError(f"{where}: expected a duration like 90s, 5m or 6h, got {value!r}")
@@ -88,9 +121,41 @@ def parse_duration(value: object, where: str) -> float:
         if not match:
             raise ConfigError(f"{where}: expected a duration like 90s, 5m or 6h, got {value!r}")
         seconds = float(match.group(1)) * DURATION_UNITS[match.group(2)]
-    if seconds <= 0:
+    if seconds < 0 or (seconds == 0 and not allow_zero):
         raise ConfigError(f"{where}: must be more than 0, got {value!r}")
     return seconds
+
+
+def parse_size(value: object, where: str) -> int:
+    """10485760, '10MB', '500KB' -> bytes."""
+    match = None if isinstance(value, bool) else SIZE_RE.match(str(value).strip())
+    if not match or float(match.group(1)) <= 0:
+        raise ConfigError(f"{where}: expected a size like 10MB or 500KB, got {value!r}")
+    return int(float(match.group(1)) * SIZE_UNITS[(match.group(2) or "B").upper()])
+
+
+def _settings(data: Mapping[str, Any], base: Settings, where: str) -> Settings:
+    """`base` with the setting keys present in `data` applied."""
+    changes: dict[str, Any] = {}
+    for key in ("timeout", "quiet_after", "quiet_interval", "stop_after"):
+        if key in data:
+            changes[key] = parse_duration(data[key], f"{where}{key}")
+    for key in ("jitter", "lock_timeout"):
+        if key in data:
+            changes[key] = parse_duration(data[key], f"{where}{key}", allow_zero=True)
+    if "max_bytes" in data:
+        changes["max_bytes"] = parse_size(data["max_bytes"], f"{where}max_bytes")
+    if "user_agent" in data:
+        agent = _typed(data["user_agent"], str, f"{where}user_agent", "text").strip()
+        if not agent or "\n" in agent:
+            raise ConfigError(f"{where}user_agent: expected one line of text, got {agent!r}")
+        changes["user_agent"] = agent
+    if "workers" in data:
+        workers = _typed(data["workers"], int, f"{where}workers", "an integer")
+        if not 1 <= workers <= 64:
+            raise ConfigError(f"{where}workers: expected 1 to 64, got {workers}")
+        changes["workers"] = workers
+    return replace(base, **changes)
 
 
 def _check_keys(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
@@ -120,7 +185,7 @@ def _optional(data: Mapping[str, Any], key: str, default: T, conv: Callable[[Any
     return conv(data[key]) if key in data and data[key] is not None else default
 
 
-def _feed(name: object, data: object) -> FeedConfig:
+def _feed(name: object, data: object, defaults: Settings) -> FeedConfig:
     where = f"feeds.{name}"
     if not isinstance(name, str) or not FEED_NAME_RE.match(name):
         raise ConfigError(
@@ -155,6 +220,7 @@ def _feed(name: object, data: object) -> FeedConfig:
         ),
         max_items=max_items,
         on_edit=policy,
+        settings=_settings(data, defaults, f"{where}."),
     )
 
 
@@ -172,13 +238,17 @@ def parse_config(data: object, path: Path) -> Config:
     feeds_data = data.get("feeds")
     if not isinstance(feeds_data, Mapping) or not feeds_data:
         raise ConfigError("feeds: expected a mapping of feed names to feeds, with at least one")
-    feeds = tuple(_feed(name, feed) for name, feed in feeds_data.items())
+    settings = _settings(data, Settings(), "")
+    feeds = tuple(_feed(name, feed, settings) for name, feed in feeds_data.items())
+    hub = data.get("websub_hub")
     return Config(
         path=path,
         database=(base / database).resolve(),
         output_dir=(base / output_dir).resolve(),
         base_url=base_url,
         feeds=feeds,
+        settings=settings,
+        websub_hub=check_url(hub, "websub_hub") if hub is not None else None,
     )
 
 

@@ -12,10 +12,14 @@ class ConfigError(FeedgenDwError):
 class FetchError(FeedgenDwError):
     """The page could not be fetched (names the URL and the HTTP status or cause)."""
 
-    def __init__(self, message: str, *, url: str, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, url: str, status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.url = url
         self.status = status
+        self.retry_after = retry_after  # seconds the server asked us to wait, if it did
 
 
 class ExtractError(FeedgenDwError):

@@ -1,43 +1,78 @@
-"""Fetching pages: one requests.Session with timeouts, retries (urllib3) and a size cap."""
+"""Fetching pages politely: one requests.Session with timeouts, urllib3 retries with
+backoff (honouring Retry-After), conditional GET, a streamed size cap and an HTML check."""
 
 from __future__ import annotations
 
 import logging
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from feedgen_dw import PROJECT_URL, __version__
+from feedgen_dw import DEFAULT_USER_AGENT
 from feedgen_dw.errors import FetchError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_USER_AGENT = f"feedgen-dw/{__version__} (+{PROJECT_URL})"
 META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_.:-]+)""", re.I)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+# A Retry-After longer than this is not waited out inside a poll: the poll fails and the
+# daemon schedules the next one after it instead.
+MAX_RETRY_AFTER = 60.0
 
 
 @dataclass(frozen=True)
 class FetchSettings:
-    """How politely and how patiently to fetch."""
+    """How politely and how patiently to fetch one page."""
 
     timeout: float = 20.0  # seconds, for connecting and for each read
     user_agent: str = DEFAULT_USER_AGENT
-    retries: int = 2  # for connection errors, 429 and 5xx, with exponential backoff
-    backoff: float = 0.5
     max_bytes: int = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
+class Validators:
+    """What the last 200 said, for a conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
 class FetchResult:
-    """A fetched page."""
+    """A fetched page; `status` 304 means unchanged (no text)."""
 
     url: str  # after redirects
     status: int
     text: str
+    validators: Validators = Validators()
+    permanent_url: str | None = None  # where a 301/308 chain ended, to ask there next time
+
+    @property
+    def not_modified(self) -> bool:
+        """True when the server answered 304 to a conditional GET."""
+        return self.status == 304
+
+
+class _Retry(Retry):
+    """urllib3's Retry that will not sleep through a long Retry-After inside a poll."""
+
+    def sleep_for_retry(self, response: Any) -> bool:
+        retry_after = self.get_retry_after(response)
+        if retry_after is not None and retry_after > MAX_RETRY_AFTER:
+            raise _RetryAfterTooLong(retry_after)
+        return bool(super().sleep_for_retry(response))
+
+
+class _RetryAfterTooLong(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
 
 
 def _decode(body: bytes, header_charset: str | None) -> str:
@@ -65,55 +100,64 @@ def _reason(exc: Exception) -> str:
     return text.split(": ", 1)[-1][:160]
 
 
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
 class Fetcher:
     """Fetches pages over one session (keep-alive, shared retry policy)."""
 
-    def __init__(self, settings: FetchSettings | None = None) -> None:
-        self.settings = settings or FetchSettings()
-        retry = Retry(
-            total=self.settings.retries,
-            backoff_factor=self.settings.backoff,
+    def __init__(self, retries: int = 2, backoff: float = 0.5) -> None:
+        retry = _Retry(
+            total=retries,
+            backoff_factor=backoff,
+            backoff_max=30,
             status_forcelist=(429, 500, 502, 503, 504),
             allowed_methods=frozenset({"GET", "HEAD"}),
             respect_retry_after_header=True,
             raise_on_status=False,
         )
         self.session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry)
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=16)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.session.headers["User-Agent"] = self.settings.user_agent
         self.session.headers["Accept"] = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
 
     def close(self) -> None:
         """Close the session's connections."""
         self.session.close()
 
-    def get(self, url: str) -> FetchResult:
+    def get(
+        self, url: str, settings: FetchSettings | None = None,
+        validators: Validators | None = None,
+    ) -> FetchResult:
         """GET `url`, following redirects; FetchError names the URL and the status or cause."""
-        timeout = self.settings.timeout
+        settings = settings or FetchSettings()
+        headers = {"User-Agent": settings.user_agent}
+        if validators and validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators and validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
+        timeout = settings.timeout
         try:
-            with self.session.get(url, timeout=(timeout, timeout), stream=True) as response:
-                if response.status_code >= 400:
-                    raise FetchError(
-                        f"{url}: HTTP {response.status_code} {response.reason or ''}".rstrip(),
-                        url=url, status=response.status_code,
-                    )
-                ctype = response.headers.get("Content-Type", "text/html")
-                if ctype.split(";")[0].strip().lower() not in HTML_TYPES:
-                    raise FetchError(
-                        f"{url}: not an HTML page (Content-Type: {ctype})",
-                        url=url, status=response.status_code,
-                    )
-                body = self._read_capped(response, url)
-                charset = requests.utils.get_encoding_from_headers(response.headers)
-                if charset and "charset" not in ctype.lower():
-                    charset = None  # requests' ISO-8859-1 default for text/* is a guess
-                return FetchResult(
-                    url=response.url, status=response.status_code, text=_decode(body, charset)
-                )
+            with self.session.get(
+                url, headers=headers, timeout=(timeout, timeout), stream=True
+            ) as response:
+                return self._result(url, response, settings)
+        except _RetryAfterTooLong as exc:
+            raise FetchError(f"{url}: HTTP 429/503 with Retry-After {exc.seconds:g}s",
+                             url=url, retry_after=exc.seconds) from None
         except requests.exceptions.RetryError as exc:
-            raise FetchError(f"{url}: gave up after retries ({exc})", url=url) from None
+            raise FetchError(f"{url}: gave up after retries ({_reason(exc)})", url=url) from None
         except requests.exceptions.Timeout:
             raise FetchError(f"{url}: timed out after {timeout:g}s", url=url) from None
         except requests.exceptions.TooManyRedirects:
@@ -128,8 +172,38 @@ class Fetcher:
             # e.g. a Location header that is not UTF-8, or a malformed URL from a redirect
             raise FetchError(f"{url}: bad response ({exc})", url=url) from None
 
-    def _read_capped(self, response: requests.Response, url: str) -> bytes:
-        cap = self.settings.max_bytes
+    def _result(
+        self, url: str, response: requests.Response, settings: FetchSettings
+    ) -> FetchResult:
+        permanent = None
+        if response.history and all(r.status_code in (301, 308) for r in response.history):
+            permanent = response.url
+        if response.status_code == 304:
+            return FetchResult(url=response.url, status=304, text="", permanent_url=permanent)
+        if response.status_code >= 400:
+            raise FetchError(
+                f"{url}: HTTP {response.status_code} {response.reason or ''}".rstrip(),
+                url=url, status=response.status_code, retry_after=_retry_after(response),
+            )
+        ctype = response.headers.get("Content-Type", "text/html")
+        if ctype.split(";")[0].strip().lower() not in HTML_TYPES:
+            raise FetchError(f"{url}: not an HTML page (Content-Type: {ctype})",
+                             url=url, status=response.status_code)
+        body = self._read_capped(response, url, settings.max_bytes)
+        charset = requests.utils.get_encoding_from_headers(response.headers)
+        if charset and "charset" not in ctype.lower():
+            charset = None  # requests' ISO-8859-1 default for text/* is a guess
+        return FetchResult(
+            url=response.url, status=response.status_code, text=_decode(body, charset),
+            validators=Validators(
+                etag=response.headers.get("ETag"),
+                last_modified=response.headers.get("Last-Modified"),
+            ),
+            permanent_url=permanent,
+        )
+
+    @staticmethod
+    def _read_capped(response: requests.Response, url: str, cap: int) -> bytes:
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > cap:
             raise FetchError(f"{url}: response of {declared} bytes is over max_bytes ({cap})",

@@ -120,6 +120,7 @@ class FeedMeta:
     self_base: str  # base_url where output_dir is served
     language: str | None
     subtitle: str = ""
+    hub: str | None = None  # WebSub hub, announced with rel="hub"
 
 
 @dataclass
@@ -135,3 +136,4 @@ class PollResult:
     written: list[str] = field(default_factory=list)
     error: str | None = None
     not_modified: bool = False
+    retry_after: float | None = None  # the server asked us to wait this long (seconds)

@@ -6,20 +6,22 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from feedgen_dw.config import FeedConfig
 from feedgen_dw.diff import diff_article
-from feedgen_dw.errors import FeedgenDwError
+from feedgen_dw.errors import FeedgenDwError, FetchError
 from feedgen_dw.extract import extract_page
-from feedgen_dw.fetch import Fetcher
+from feedgen_dw.fetch import Fetcher, FetchResult, FetchSettings, Validators
 from feedgen_dw.model import FeedMeta, PollResult
 from feedgen_dw.output import write_if_changed
-from feedgen_dw.render import FORMATS, render
-from feedgen_dw.store import Store
+from feedgen_dw.pages import FeedSummary, render_index, render_opml
+from feedgen_dw.push import ping_hub
+from feedgen_dw.render import FORMATS, feed_url, render
+from feedgen_dw.store import HttpState, Store
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +40,11 @@ def fixed_clock(when: datetime) -> Clock:
 
 @dataclass(frozen=True)
 class Output:
-    """Where feed files go and where they are served from."""
+    """Where feed files go, where they are served from, and which hub hears of changes."""
 
     directory: Path
     base_url: str
+    hub: str | None = None
 
 
 def feed_paths(output: Output, name: str) -> dict[str, Path]:
@@ -49,24 +52,64 @@ def feed_paths(output: Output, name: str) -> dict[str, Path]:
     return {fmt: output.directory / f"{name}.{fmt}" for fmt in FORMATS}
 
 
-def write_feed_files(feed: FeedConfig, store: Store, output: Output) -> list[str]:
-    """Render the stored items of `feed` and write the files whose bytes changed."""
+def _meta(feed: FeedConfig, store: Store, output: Output) -> FeedMeta | None:
     latest = store.latest_article(feed.name)
     if latest is None:
-        return []
-    meta = FeedMeta(
+        return None
+    return FeedMeta(
         name=feed.name,
         title=feed.title or latest.feed_title or latest.title,
         link=latest.url,
         self_base=output.base_url,
         language=latest.language,
+        hub=output.hub,
     )
+
+
+def write_feed_files(feed: FeedConfig, store: Store, output: Output) -> list[str]:
+    """Render the stored items of `feed` and write the files whose bytes changed."""
+    meta = _meta(feed, store, output)
+    if meta is None:
+        return []
     documents = render(meta, store.items(feed.name, feed.max_items))
     written = []
     for fmt, path in feed_paths(output, feed.name).items():
         if write_if_changed(path, documents[fmt]):
             written.append(str(path))
+    if written and output.hub:
+        ping_hub(output.hub, [feed_url(meta, fmt) for fmt in FORMATS])
     return written
+
+
+def write_site(feeds: Sequence[FeedConfig], store: Store, output: Output) -> None:
+    """Write index.html and feeds.opml for all feeds."""
+    summaries = []
+    for feed in feeds:
+        latest = store.latest_article(feed.name)
+        summaries.append(FeedSummary(
+            name=feed.name,
+            title=feed.title or (latest.feed_title if latest else feed.name),
+            link=latest.url if latest else None,
+            status=store.status(feed.name),
+            items=min(store.item_count(feed.name), feed.max_items),
+        ))
+    write_if_changed(output.directory / "index.html", render_index(summaries, output.base_url))
+    write_if_changed(output.directory / "feeds.opml", render_opml(summaries, output.base_url))
+
+
+def _fetch(feed: FeedConfig, fetcher: Fetcher, http: HttpState, known: bool) -> FetchResult:
+    settings = FetchSettings(timeout=feed.settings.timeout, user_agent=feed.settings.user_agent,
+                             max_bytes=feed.settings.max_bytes)
+    # validators only help when there is a state to fall back on
+    validators = Validators(http.etag, http.last_modified) if known else None
+    url = http.fetch_url or feed.url
+    try:
+        return fetcher.get(url, settings, validators)
+    except FetchError as exc:
+        if url == feed.url or exc.status not in (404, 410):
+            raise
+        # the remembered redirect target is gone: ask the configured URL again
+        return fetcher.get(feed.url, settings, validators)
 
 
 def poll_feed(
@@ -77,26 +120,41 @@ def poll_feed(
     now = clock().replace(microsecond=0)
     result = PollResult(feed=feed.name, ok=False, url=feed.url)
     try:
-        page = fetcher.get(feed.url)
+        status = store.status(feed.name)
+        # state of an earlier url in the config does not apply to this one
+        http = status.http if status.http.config_url == feed.url else HttpState()
+        known = store.latest_article(feed.name) is not None
+        page = _fetch(feed, fetcher, http, known)
         result.url = page.url
-        article = extract_page(page.text, page.url, feed.site)
-        prev = store.load_article(feed.name, article.article_id)
-        diff = diff_article(prev, article, now, feed.on_edit)
-        state_changed = diff.state != prev
-        store.save_poll(feed.name, [diff.state] if state_changed else [], now)
+        state_changed = False
+        if page.not_modified:
+            result.not_modified = True
+            store.save_poll(feed.name, [], now)
+        else:
+            article = extract_page(page.text, page.url, feed.site)
+            prev = store.load_article(feed.name, article.article_id)
+            diff = diff_article(prev, article, now, feed.on_edit)
+            state_changed = diff.state != prev
+            new_http = HttpState(
+                config_url=feed.url, fetch_url=page.permanent_url,
+                etag=page.validators.etag, last_modified=page.validators.last_modified,
+            )
+            store.save_poll(feed.name, [diff.state] if state_changed else [], now,
+                            http=new_http, changed=diff.feed_changed or prev is None)
+            result.new, result.changed = len(diff.new), len(diff.changed)
+            result.removed = len(diff.removed)
         files_missing = any(not p.exists() for p in feed_paths(output, feed.name).values())
-        if state_changed or files_missing or store.status(feed.name).failures:
+        if state_changed or files_missing or status.failures:
             result.written = write_feed_files(feed, store, output)
-        result.new, result.changed = len(diff.new), len(diff.changed)
-        result.removed = len(diff.removed)
         result.ok = True
         log.info(
-            "poll feed=%s url=%s status=ok new=%d changed=%d removed=%d written=%d",
-            feed.name, result.url, result.new, result.changed, result.removed,
-            len(result.written),
+            "poll feed=%s url=%s status=%s new=%d changed=%d removed=%d written=%d",
+            feed.name, result.url, "not-modified" if result.not_modified else "ok",
+            result.new, result.changed, result.removed, len(result.written),
         )
     except FeedgenDwError as exc:
         result.error = str(exc)
+        result.retry_after = exc.retry_after if isinstance(exc, FetchError) else None
         log.error("poll feed=%s url=%s status=failed error=%s", feed.name, feed.url, exc)
         try:
             store.record_failure(feed.name, str(exc), now)

@@ -9,6 +9,7 @@ default to now() with microseconds (lastBuildDate too).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +22,8 @@ from feedgen_dw.model import FeedItem, FeedMeta
 
 # A fixed time for a feed without items, so even that renders deterministically.
 EMPTY_FEED_TIME = datetime(2000, 1, 1, tzinfo=UTC)
-FORMATS = ("atom", "rss")
+FORMATS = ("atom", "rss", "json")
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 
 
 class _NoFeedExtension(BaseExtension):  # type: ignore[misc]
@@ -54,6 +56,8 @@ def _generator(meta: FeedMeta, items: Sequence[FeedItem], fmt: str) -> FeedGener
     # RSS takes the channel link from the last fg.link() call: self first, article last
     fg.link(href=self_url, rel="self",
             type="application/atom+xml" if fmt == "atom" else "application/rss+xml")
+    if meta.hub:
+        fg.link(href=meta.hub, rel="hub")
     fg.link(href=meta.link, rel="alternate", type="text/html")
     if meta.language:
         fg.language(meta.language)
@@ -76,8 +80,41 @@ def _generator(meta: FeedMeta, items: Sequence[FeedItem], fmt: str) -> FeedGener
     return fg
 
 
+def _json_time(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def render_json(meta: FeedMeta, items: Sequence[FeedItem]) -> bytes:
+    """JSON Feed 1.1 from the same items."""
+    doc: dict[str, Any] = {
+        "version": JSON_FEED_VERSION,
+        "title": meta.title,
+        "home_page_url": meta.link,
+        "feed_url": feed_url(meta, "json"),
+    }
+    if meta.subtitle:
+        doc["description"] = meta.subtitle
+    if meta.language:
+        doc["language"] = meta.language
+    if meta.hub:
+        doc["hubs"] = [{"type": "WebSub", "url": meta.hub}]
+    doc["items"] = [
+        {
+            "id": item.item_id,
+            "url": item.link,
+            "title": item.title,
+            "content_html": item.html,
+            "date_published": _json_time(item.published),
+            "date_modified": _json_time(item.updated),
+            **({"authors": [{"name": a} for a in item.authors]} if item.authors else {}),
+        }
+        for item in items
+    ]
+    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
 def render(meta: FeedMeta, items: Sequence[FeedItem]) -> dict[str, bytes]:
-    """{'atom': bytes, 'rss': bytes} for `items` (newest first, as given)."""
+    """{'atom': ..., 'rss': ..., 'json': ...} bytes for `items` (newest first, as given)."""
     atom: bytes = _generator(meta, items, "atom").atom_str(pretty=True)
     rss: bytes = _generator(meta, items, "rss").rss_str(pretty=True)
-    return {"atom": atom, "rss": rss}
+    return {"atom": atom, "rss": rss, "json": render_json(meta, items)}

@@ -157,6 +157,7 @@ Stunden</time></span></span><p class="{cls} teaser-text">{html.escape(page.tease
 class _Site:
     pages: dict[str, tuple[int, dict[str, str], bytes]] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -173,6 +174,7 @@ class ReplayServer:
             def do_GET(self) -> None:
                 with site.lock:
                     site.requests.append(self.path)
+                    site.headers.append(dict(self.headers.items()))
                     status, headers, body = site.pages.get(
                         unquote(self.path.split("?")[0]),
                         (404, {"Content-Type": "text/plain"}, b"not found"),

@@ -63,7 +63,25 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX sections_by_time ON sections (feed, published DESC);
     """,
+    # conditional GET, remembered redirects, and what the schedule needs across restarts
+    """
+    ALTER TABLE feeds ADD COLUMN etag TEXT;
+    ALTER TABLE feeds ADD COLUMN last_modified TEXT;
+    ALTER TABLE feeds ADD COLUMN config_url TEXT;
+    ALTER TABLE feeds ADD COLUMN fetch_url TEXT;
+    ALTER TABLE feeds ADD COLUMN last_change TEXT;
+    """,
 )
+
+
+@dataclass(frozen=True)
+class HttpState:
+    """What the next fetch of a feed should send and where to: kept per feed."""
+
+    config_url: str | None = None  # the url in the config when this was stored
+    fetch_url: str | None = None  # where permanent redirects from config_url ended
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +93,8 @@ class FeedStatus:
     last_success: datetime | None = None
     last_error: str | None = None
     failures: int = 0
+    last_change: datetime | None = None  # when a poll last changed the feed's items
+    http: HttpState = HttpState()
 
 
 class Store(Protocol):
@@ -84,13 +104,18 @@ class Store(Protocol):
 
     def latest_article(self, feed: str) -> ArticleState | None: ...
 
-    def save_poll(self, feed: str, articles: Sequence[ArticleState], now: datetime) -> None: ...
+    def save_poll(
+        self, feed: str, articles: Sequence[ArticleState], now: datetime,
+        http: HttpState | None = None, changed: bool = False,
+    ) -> None: ...
 
     def record_failure(self, feed: str, error: str, now: datetime) -> None: ...
 
     def status(self, feed: str) -> FeedStatus: ...
 
     def items(self, feed: str, limit: int) -> list[FeedItem]: ...
+
+    def item_count(self, feed: str) -> int: ...
 
     def close(self) -> None: ...
 
@@ -194,8 +219,14 @@ class SQLiteStore:
         ).fetchone()
         return self._article(row) if row else None
 
-    def save_poll(self, feed: str, articles: Sequence[ArticleState], now: datetime) -> None:
-        """Store the new state of `articles` and mark the poll a success, atomically."""
+    def save_poll(
+        self, feed: str, articles: Sequence[ArticleState], now: datetime,
+        http: HttpState | None = None, changed: bool = False,
+    ) -> None:
+        """Store the new state of `articles` and mark the poll a success, atomically.
+
+        `http` replaces the stored conditional-GET state when given; `changed` says the
+        poll changed the feed's items (the schedule's quiet/stop clock starts again)."""
         db = self._db
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -203,12 +234,19 @@ class SQLiteStore:
                 for art in articles:
                     self._write_article(feed, art)
                 db.execute(
-                    "INSERT INTO feeds (name, last_poll, last_success, last_error, failures) "
-                    "VALUES (?, ?, ?, NULL, 0) ON CONFLICT(name) DO UPDATE SET "
+                    "INSERT INTO feeds (name, last_poll, last_success, last_error, failures, "
+                    "last_change) VALUES (?, ?, ?, NULL, 0, ?) ON CONFLICT(name) DO UPDATE SET "
                     "last_poll=excluded.last_poll, last_success=excluded.last_success, "
-                    "last_error=NULL, failures=0",
-                    (feed, _ts(now), _ts(now)),
+                    "last_error=NULL, failures=0, "
+                    "last_change=coalesce(excluded.last_change, feeds.last_change)",
+                    (feed, _ts(now), _ts(now), _ts(now) if changed else None),
                 )
+                if http is not None:
+                    db.execute(
+                        "UPDATE feeds SET config_url=?, fetch_url=?, etag=?, last_modified=? "
+                        "WHERE name=?",
+                        (http.config_url, http.fetch_url, http.etag, http.last_modified, feed),
+                    )
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -259,7 +297,17 @@ class SQLiteStore:
         return FeedStatus(
             name=feed, last_poll=_dt(row["last_poll"]), last_success=_dt(row["last_success"]),
             last_error=row["last_error"], failures=row["failures"],
+            last_change=_dt(row["last_change"]),
+            http=HttpState(
+                config_url=row["config_url"], fetch_url=row["fetch_url"], etag=row["etag"],
+                last_modified=row["last_modified"],
+            ),
         )
+
+    def item_count(self, feed: str) -> int:
+        """How many items the feed has in the state (the files show at most max_items)."""
+        row = self._db.execute("SELECT count(*) FROM sections WHERE feed=?", (feed,)).fetchone()
+        return int(row[0])
 
     def items(self, feed: str, limit: int) -> list[FeedItem]:
         """The newest `limit` items of a feed, newest first (removed sections included)."""

@@ -40,14 +40,16 @@ def test_non_html_is_refused(server: ReplayServer) -> None:
 def test_size_cap(server: ReplayServer) -> None:
     server.set("/big", 200, b"x" * 5000, HTML)
     with pytest.raises(FetchError, match="over max_bytes"):
-        Fetcher(FetchSettings(max_bytes=1000)).get(server.base_url + "/big")
+        Fetcher().get(server.base_url + "/big", FetchSettings(max_bytes=1000))
 
 
 def test_connection_refused_is_a_fetch_error() -> None:
     with pytest.raises(FetchError, match="connection failed"):
-        Fetcher(FetchSettings(retries=0)).get("http://127.0.0.1:9/")
+        Fetcher(retries=0).get("http://127.0.0.1:9/")
 
 
 def test_user_agent_names_the_project(server: ReplayServer) -> None:
     assert DEFAULT_USER_AGENT.startswith("feedgen-dw/")
-    assert Fetcher().session.headers["User-Agent"] == DEFAULT_USER_AGENT
+    server.set("/ua", 200, b"<p>x</p>", HTML)
+    Fetcher().get(server.base_url + "/ua")
+    assert server.site.headers[-1]["User-Agent"] == DEFAULT_USER_AGENT

@@ -1,0 +1,208 @@
+"""When to poll: a pure plan from a feed's stored status, and the daemon that follows it.
+
+The plan is a function of (feed config, stored status, now, random source): tests give it
+a clock and a seeded Random. The daemon is APScheduler (blocking scheduler, one job per
+feed, max_instances=1, coalescing) calling the same poll_feed() as `run`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import threading
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import FrameType
+
+from feedgen_dw.config import Config, FeedConfig, load_config
+from feedgen_dw.errors import FeedgenDwError
+from feedgen_dw.fetch import Fetcher
+from feedgen_dw.poll import Clock, Output, poll_feed, utc_now, write_site
+from feedgen_dw.store import FeedStatus, SQLiteStore
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 3600.0  # failing feeds are retried at least hourly
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The next poll of a feed: in `delay` seconds, or never (stopped)."""
+
+    delay: float | None
+    reason: str  # interval | backoff | quiet | stopped | first
+
+
+def is_stopped(feed: FeedConfig, status: FeedStatus, now: datetime) -> bool:
+    """Unchanged for stop_after, and the config still names the same URL."""
+    if status.last_change is None or status.http.config_url != feed.url:
+        return False
+    return (now - status.last_change).total_seconds() >= feed.settings.stop_after
+
+
+def plan_next(
+    feed: FeedConfig, status: FeedStatus, now: datetime, rng: random.Random,
+    retry_after: float | None = None,
+) -> Plan:
+    """How long to wait before polling `feed` again, after a poll that left `status`."""
+    if is_stopped(feed, status, now):
+        return Plan(None, "stopped")
+    settings = feed.settings
+    if status.failures:
+        base = min(feed.interval * 2 ** min(status.failures, 20), max(MAX_BACKOFF, feed.interval))
+        base, reason = max(base, retry_after or 0.0), "backoff"
+    elif status.last_change and (now - status.last_change).total_seconds() >= settings.quiet_after:
+        base, reason = max(feed.interval, settings.quiet_interval), "quiet"
+    else:
+        base, reason = feed.interval, "interval"
+    return Plan(base + rng.uniform(0, feed.jitter), reason)
+
+
+def plan_first(feed: FeedConfig, status: FeedStatus, now: datetime, rng: random.Random) -> Plan:
+    """When to poll first after the daemon starts: what the stored status says was due."""
+    plan = plan_next(feed, status, now, rng)
+    if plan.delay is None or status.last_poll is None:
+        return plan if plan.delay is None else Plan(rng.uniform(0, feed.jitter), "first")
+    due = status.last_poll + timedelta(seconds=plan.delay)
+    return Plan(max(0.0, (due - now).total_seconds()), plan.reason)
+
+
+class Daemon:
+    """Polls every feed on its schedule until SIGTERM/SIGINT; SIGHUP reloads the config."""
+
+    def __init__(self, config_path: Path, serve: tuple[str, int] | None = None,
+                 clock: Clock = utc_now, rng: random.Random | None = None) -> None:
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.blocking import BlockingScheduler
+
+        self.config_path = config_path
+        self.config: Config = load_config(config_path)
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self.scheduler = BlockingScheduler(
+            executors={"default": ThreadPoolExecutor(self.config.settings.workers)},
+            timezone="UTC",
+        )
+        self.server = None
+        if serve is not None:
+            from feedgen_dw.serve import FeedHTTPServer
+
+            self.server = FeedHTTPServer(self.config.output_dir, serve[0], serve[1],
+                                         self.max_age)
+
+    def max_age(self, file_name: str) -> int:
+        """Seconds a client may cache a served file: its feed's interval."""
+        stem = file_name.rsplit(".", 1)[0]
+        intervals = {f.name: f.interval for f in self.config.feeds}
+        return int(intervals.get(stem, min(intervals.values(), default=300)))
+
+    def _resources(self) -> tuple[SQLiteStore, Fetcher]:
+        # one connection and one session per worker thread: sqlite3 connections are not
+        # shared across threads, and WAL lets their readers and the writer overlap
+        local = self._local
+        if getattr(local, "database", None) != self.config.database:
+            local.store = SQLiteStore(self.config.database)
+            local.fetcher = Fetcher()
+            local.database = self.config.database
+        return local.store, local.fetcher
+
+    def _output(self) -> Output:
+        return Output(self.config.output_dir, self.config.base_url, self.config.websub_hub)
+
+    def poll(self, name: str) -> None:
+        """One scheduled poll of feed `name`, then its next run is planned."""
+        try:
+            feed = self.config.feed(name)
+        except FeedgenDwError:
+            return  # removed by a reload while queued
+        store, fetcher = self._resources()
+        result = poll_feed(feed, store, fetcher, self._output(), self.clock)
+        try:
+            with self._lock:
+                write_site(self.config.feeds, store, self._output())
+        except FeedgenDwError as exc:
+            log.error("site status=failed error=%s", exc)
+        now = self.clock()
+        plan = plan_next(feed, store.status(name), now, self.rng, result.retry_after)
+        self._apply(name, plan, now)
+
+    def _apply(self, name: str, plan: Plan, now: datetime) -> None:
+        from apscheduler.jobstores.base import JobLookupError
+
+        try:
+            if plan.delay is None:
+                self.scheduler.pause_job(name)
+                log.info("schedule feed=%s status=stopped (unchanged for stop_after)", name)
+            else:
+                self.scheduler.modify_job(
+                    name, next_run_time=now + timedelta(seconds=plan.delay))
+                log.debug("schedule feed=%s next=%.0fs reason=%s", name, plan.delay, plan.reason)
+        except JobLookupError:
+            pass  # the feed was removed while it was being polled
+
+    def _add_job(self, feed: FeedConfig) -> None:
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        now = self.clock()
+        status = SQLiteStore(self.config.database)
+        try:
+            plan = plan_first(feed, status.status(feed.name), now, self.rng)
+        finally:
+            status.close()
+        self.scheduler.add_job(
+            self.poll, IntervalTrigger(seconds=feed.interval, jitter=feed.jitter or None),
+            args=[feed.name], id=feed.name, name=feed.name, max_instances=1, coalesce=True,
+            misfire_grace_time=None, replace_existing=True,
+            next_run_time=None if plan.delay is None else now + timedelta(seconds=plan.delay),
+        )
+        log.info("schedule feed=%s first=%s reason=%s", feed.name,
+                 "never" if plan.delay is None else f"{plan.delay:.0f}s", plan.reason)
+
+    def reload(self) -> bool:
+        """Apply the config file again: feeds added, removed, changed. A broken file keeps
+        the running config (the error is logged)."""
+        try:
+            new = load_config(self.config_path)
+        except FeedgenDwError as exc:
+            log.error("reload status=failed error=%s (keeping the running config)", exc)
+            return False
+        if new.database != self.config.database:
+            log.error("reload: database changes need a restart; keeping %s", self.config.database)
+            new = replace(new, database=self.config.database)
+        old = {f.name: f for f in self.config.feeds}
+        self.config = new
+        for feed in new.feeds:
+            if old.get(feed.name) != feed:
+                self._add_job(feed)
+        for name in set(old) - {f.name for f in new.feeds}:
+            self.scheduler.remove_job(name)
+            log.info("schedule feed=%s status=removed", name)
+        log.info("reload status=ok feeds=%d", len(new.feeds))
+        return True
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if signum == signal.SIGHUP:
+            self.reload()
+            return
+        log.info("daemon status=stopping signal=%s (finishing polls in flight)", signum)
+        self.scheduler.shutdown(wait=True)
+
+    def run(self) -> int:
+        """Block until stopped by a signal; returns the exit status."""
+        for feed in self.config.feeds:
+            self._add_job(feed)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._on_signal)
+        if self.server is not None:
+            self.server.start()
+            log.info("serve url=%s dir=%s", self.server.url, self.config.output_dir)
+        try:
+            self.scheduler.start()
+        finally:
+            if self.server is not None:
+                self.server.stop()
+        return 0
