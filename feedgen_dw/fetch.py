@@ -165,7 +165,10 @@ class Fetcher:
         except requests.exceptions.InvalidSchema as exc:
             raise FetchError(f"{url}: redirect to a non-HTTP URL ({exc})", url=url) from None
         except requests.exceptions.ConnectionError as exc:
-            raise FetchError(f"{url}: connection failed ({_reason(exc)})", url=url) from None
+            reason = _reason(exc)
+            if reason == "timed out":  # a read timeout, after retries, arrives as this
+                raise FetchError(f"{url}: timed out after {timeout:g}s", url=url) from None
+            raise FetchError(f"{url}: connection failed ({reason})", url=url) from None
         except requests.exceptions.RequestException as exc:
             raise FetchError(f"{url}: request failed ({exc})", url=url) from None
         except (UnicodeError, ValueError) as exc:

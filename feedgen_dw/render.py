@@ -16,6 +16,7 @@ from typing import Any
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from feedgen_dw import PROJECT_URL, __version__
 from feedgen_dw.model import FeedItem, FeedMeta
@@ -26,8 +27,18 @@ FORMATS = ("atom", "rss", "json")
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 
 
-class _NoFeedExtension(BaseExtension):  # type: ignore[misc]
-    pass
+class _FeedLinks(BaseExtension):  # type: ignore[misc]
+    """feedgen writes only the self link into RSS; a WebSub hub link must be there too."""
+
+    hub: str | None = None
+
+    def extend_rss(self, rss: Any) -> Any:
+        channel = rss.find("channel")
+        if self.hub and channel is not None:
+            link = etree.SubElement(channel, "{http://www.w3.org/2005/Atom}link")
+            link.set("href", self.hub)
+            link.set("rel", "hub")
+        return rss
 
 
 class _EntryLinkFix(BaseEntryExtension):  # type: ignore[misc]
@@ -48,7 +59,8 @@ def feed_url(meta: FeedMeta, fmt: str) -> str:
 
 def _generator(meta: FeedMeta, items: Sequence[FeedItem], fmt: str) -> FeedGenerator:
     fg = FeedGenerator()
-    fg.register_extension("linkfix", _NoFeedExtension, _EntryLinkFix, atom=True, rss=False)
+    fg.register_extension("linkfix", _FeedLinks, _EntryLinkFix, atom=True, rss=True)
+    fg.linkfix.hub = meta.hub
     self_url = feed_url(meta, fmt)
     fg.id(feed_url(meta, "atom"))
     fg.title(meta.title)

@@ -12,6 +12,7 @@ import hashlib
 import html
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -156,8 +157,15 @@ Stunden</time></span></span><p class="{cls} teaser-text">{html.escape(page.tease
 @dataclass
 class _Site:
     pages: dict[str, tuple[int, dict[str, str], bytes]] = field(default_factory=dict)
+    streams: dict[str, int] = field(default_factory=dict)  # path -> bytes to send
+    queued: dict[str, list[tuple[int, dict[str, str], bytes]]] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)  # monotonic arrival of each request
+    sent: dict[str, int] = field(default_factory=dict)  # streamed bytes the client took
+    delay: float = 0.0  # seconds before each answer (a slow site)
+    in_flight: int = 0
+    max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -172,19 +180,57 @@ class ReplayServer:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
+                path = unquote(self.path.split("?")[0])
                 with site.lock:
                     site.requests.append(self.path)
                     site.headers.append(dict(self.headers.items()))
+                    site.times.append(time.monotonic())
+                    site.in_flight += 1
+                    site.max_in_flight = max(site.max_in_flight, site.in_flight)
                     status, headers, body = site.pages.get(
-                        unquote(self.path.split("?")[0]),
-                        (404, {"Content-Type": "text/plain"}, b"not found"),
-                    )
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
+                        path, (404, {"Content-Type": "text/plain"}, b"not found"))
+                    if site.queued.get(path):
+                        status, headers, body = site.queued[path].pop(0)
+                    stream = site.streams.get(path)
+                try:
+                    time.sleep(site.delay)
+                    if stream is not None:
+                        self._stream(path, stream)
+                    elif headers.get("ETag") and self.headers.get("If-None-Match") == headers[
+                            "ETag"]:
+                        self.send_response(304)
+                        self.send_header("ETag", headers["ETag"])
+                        self.end_headers()
+                    else:
+                        self.send_response(status)
+                        for name, value in headers.items():
+                            self.send_header(name, value)
+                        self.send_header("Content-Length", str(len(body)))
+                        self.end_headers()
+                        self.wfile.write(body)
+                except OSError:
+                    self.close_connection = True  # the client gave up (a timeout test)
+                finally:
+                    with site.lock:
+                        site.in_flight -= 1
+
+            def _stream(self, path: str, total: int) -> None:
+                # a huge body, sent in chunks; counts what the client accepted before it hung up
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
                 self.end_headers()
-                self.wfile.write(body)
+                chunk = b"<p>" + b"x" * 65530 + b"</p>"
+                sent = 0
+                try:
+                    while sent < total:
+                        self.wfile.write(chunk)
+                        self.wfile.flush()
+                        sent += len(chunk)
+                        with site.lock:
+                            site.sent[path] = sent
+                except OSError:
+                    pass
+                self.close_connection = True
 
             def log_message(self, format: str, *args: object) -> None:
                 pass  # tests and the demo print their own lines
@@ -192,7 +238,8 @@ class ReplayServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.1,),
+                                        daemon=True)
 
     def start(self) -> ReplayServer:
         """Serve in a background thread."""
@@ -211,14 +258,27 @@ class ReplayServer:
         with self.site.lock:
             self.site.pages[path] = (status, headers or {}, body)
 
+    def queue(self, path: str, status: int, body: bytes, headers: dict[str, str]) -> None:
+        """Answer the next GET of `path` with this, once, before its usual answer."""
+        with self.site.lock:
+            self.site.queued.setdefault(path, []).append((status, headers, body))
+
+    def stream(self, path: str, total: int) -> None:
+        """Answer GET `path` with `total` bytes of HTML, without a Content-Length."""
+        with self.site.lock:
+            self.site.streams[path] = total
+
     def publish(self, page: DemoPage, noise: int = 0, apollo: bool = True) -> str:
-        """Serve `page` at its path; every other path of the article redirects there (301)."""
+        """Serve `page` at its path (with an ETag, answering If-None-Match with 304); every
+        other path of the article redirects there (301)."""
         body = render_page(page, self.base_url, noise, apollo).encode("utf-8")
+        headers = {"Content-Type": "text/html; charset=utf-8",
+                   "ETag": '"' + hashlib.sha1(body).hexdigest()[:16] + '"'}
         with self.site.lock:
             for path in list(self.site.pages):
                 if path.endswith(f"/a-{page.article_id}") and path != page.path:
                     self.site.pages[path] = (301, {"Location": quote(page.path)}, b"")
-            self.site.pages[page.path] = (200, {"Content-Type": "text/html; charset=utf-8"}, body)
+            self.site.pages[page.path] = (200, headers, body)
         return self.base_url + page.path
 
     def request_count(self) -> int:

@@ -50,10 +50,12 @@ def plan_next(
     if is_stopped(feed, status, now):
         return Plan(None, "stopped")
     settings = feed.settings
+    # how long the page has been unchanged says nothing about a url the config names anew
+    last_change = status.last_change if status.http.config_url == feed.url else None
     if status.failures:
         base = min(feed.interval * 2 ** min(status.failures, 20), max(MAX_BACKOFF, feed.interval))
         base, reason = max(base, retry_after or 0.0), "backoff"
-    elif status.last_change and (now - status.last_change).total_seconds() >= settings.quiet_after:
+    elif last_change and (now - last_change).total_seconds() >= settings.quiet_after:
         base, reason = max(feed.interval, settings.quiet_interval), "quiet"
     else:
         base, reason = feed.interval, "interval"
@@ -83,6 +85,9 @@ class Daemon:
         self.rng = rng or random.Random()
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._stopping = False
+        self._busy = 0
+        self._idle = threading.Condition()
         self.scheduler = BlockingScheduler(
             executors={"default": ThreadPoolExecutor(self.config.settings.workers)},
             timezone="UTC",
@@ -115,6 +120,16 @@ class Daemon:
 
     def poll(self, name: str) -> None:
         """One scheduled poll of feed `name`, then its next run is planned."""
+        with self._idle:
+            self._busy += 1
+        try:
+            self._poll(name)
+        finally:
+            with self._idle:
+                self._busy -= 1
+                self._idle.notify_all()
+
+    def _poll(self, name: str) -> None:
         try:
             feed = self.config.feed(name)
         except FeedgenDwError:
@@ -126,12 +141,15 @@ class Daemon:
                 write_site(self.config.feeds, store, self._output())
         except FeedgenDwError as exc:
             log.error("site status=failed error=%s", exc)
+        if self._stopping:
+            return  # the scheduler is shutting down; nothing left to plan
         now = self.clock()
         plan = plan_next(feed, store.status(name), now, self.rng, result.retry_after)
         self._apply(name, plan, now)
 
     def _apply(self, name: str, plan: Plan, now: datetime) -> None:
         from apscheduler.jobstores.base import JobLookupError
+        from apscheduler.schedulers import SchedulerNotRunningError
 
         try:
             if plan.delay is None:
@@ -141,8 +159,8 @@ class Daemon:
                 self.scheduler.modify_job(
                     name, next_run_time=now + timedelta(seconds=plan.delay))
                 log.debug("schedule feed=%s next=%.0fs reason=%s", name, plan.delay, plan.reason)
-        except JobLookupError:
-            pass  # the feed was removed while it was being polled
+        except (JobLookupError, SchedulerNotRunningError):
+            pass  # the feed was removed, or the daemon stopped, while it was being polled
 
     def _add_job(self, feed: FeedConfig) -> None:
         from apscheduler.triggers.interval import IntervalTrigger
@@ -189,12 +207,28 @@ class Daemon:
             self.reload()
             return
         log.info("daemon status=stopping signal=%s (finishing polls in flight)", signum)
-        self.scheduler.shutdown(wait=True)
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop scheduling; polls in flight finish (see wait_idle)."""
+        # shutdown(wait=True) would hold the scheduler's locks while a finishing poll needs
+        # them to plan its next run: stop without waiting, then wait outside the locks
+        self._stopping = True
+        self.scheduler.shutdown(wait=False)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no poll is running; False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy == 0, timeout)
+
+    def schedule_all(self) -> None:
+        """Add a job for every feed of the config."""
+        for feed in self.config.feeds:
+            self._add_job(feed)
 
     def run(self) -> int:
         """Block until stopped by a signal; returns the exit status."""
-        for feed in self.config.feeds:
-            self._add_job(feed)
+        self.schedule_all()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self._on_signal)
         if self.server is not None:
@@ -202,7 +236,9 @@ class Daemon:
             log.info("serve url=%s dir=%s", self.server.url, self.config.output_dir)
         try:
             self.scheduler.start()
+            self.wait_idle()
         finally:
             if self.server is not None:
                 self.server.stop()
+        log.info("daemon status=stopped")
         return 0

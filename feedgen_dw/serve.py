@@ -177,7 +177,8 @@ class FeedHTTPServer(ThreadingHTTPServer):
 
     def start(self) -> FeedHTTPServer:
         """Serve in a background thread."""
-        self._thread = threading.Thread(target=self.serve_forever, name="serve", daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, args=(0.2,), name="serve",
+                                        daemon=True)
         self._thread.start()
         return self
 

@@ -1,0 +1,96 @@
+"""The schedule: a pure plan tested with an injected clock, and the daemon's scheduler."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from feedgen_dw.config import FeedConfig, Settings
+from feedgen_dw.demo import FIRST
+from feedgen_dw.replay import ReplayServer
+from feedgen_dw.schedule import Daemon, plan_first, plan_next
+from feedgen_dw.store import FeedStatus, HttpState, SQLiteStore
+from tests.conftest import write_config
+
+NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
+URL = "https://www.dw.com/de/x/a-1"
+FEED = FeedConfig(name="f", url=URL, interval=300)
+
+
+def status(**kw: object) -> FeedStatus:
+    kw.setdefault("http", HttpState(config_url=URL))
+    return FeedStatus(name="f", **kw)  # type: ignore[arg-type]
+
+
+def test_jitter_defaults_to_a_tenth_of_the_interval_and_stays_in_bounds() -> None:
+    rng = random.Random(1)
+    delays = [plan_next(FEED, status(last_change=NOW), NOW, rng).delay for _ in range(500)]
+    assert all(d is not None and 300 <= d <= 330 for d in delays)
+    assert max(d for d in delays if d) - min(d for d in delays if d) > 20  # really random
+    fixed = FeedConfig(name="f", url=URL, interval=300, settings=Settings(jitter=0))
+    assert plan_next(fixed, status(), NOW, rng).delay == 300
+
+
+def test_backoff_doubles_per_failure_capped_at_an_hour_and_resets() -> None:
+    feed = FeedConfig(name="f", url=URL, interval=300, settings=Settings(jitter=0))
+    rng = random.Random(0)
+    delays = [plan_next(feed, status(failures=n), NOW, rng) for n in range(6)]
+    assert [p.delay for p in delays] == [300, 600, 1200, 2400, 3600, 3600]
+    assert [p.reason for p in delays] == ["interval"] + ["backoff"] * 5
+    assert plan_next(feed, status(failures=1), NOW, rng, retry_after=2000).delay == 2000
+
+
+def test_quiet_and_stop() -> None:
+    feed = FeedConfig(name="f", url=URL, interval=300, settings=Settings(jitter=0))
+    rng = random.Random(0)
+    quiet = plan_next(feed, status(last_change=NOW - timedelta(hours=6)), NOW, rng)
+    assert (quiet.delay, quiet.reason) == (3600, "quiet")
+    busy = plan_next(feed, status(last_change=NOW - timedelta(hours=5)), NOW, rng)
+    assert (busy.delay, busy.reason) == (300, "interval")
+    stopped = plan_next(feed, status(last_change=NOW - timedelta(hours=48)), NOW, rng)
+    assert (stopped.delay, stopped.reason) == (None, "stopped")
+    # a new url in the config names the feed again
+    renamed = status(last_change=NOW - timedelta(hours=48), http=HttpState(config_url="x"))
+    assert plan_next(feed, renamed, NOW, rng).delay == 300
+    custom = FeedConfig(name="f", url=URL, interval=60, settings=Settings(
+        jitter=0, quiet_after=600, quiet_interval=900, stop_after=3600))
+    assert plan_next(custom, status(last_change=NOW - timedelta(minutes=11)), NOW, rng).delay == 900
+    assert plan_next(custom, status(last_change=NOW - timedelta(hours=1)), NOW, rng).delay is None
+
+
+def test_first_poll_after_a_restart_follows_the_stored_state(tmp_path: Path) -> None:
+    feed = FeedConfig(name="f", url=URL, interval=300, settings=Settings(jitter=0))
+    store = SQLiteStore(tmp_path / "s.sqlite3")
+    store.save_poll("f", [], NOW - timedelta(hours=7), http=HttpState(config_url=URL),
+                    changed=True)
+    store.save_poll("f", [], NOW - timedelta(minutes=10))
+    store.record_failure("f", "HTTP 503", NOW - timedelta(minutes=1))
+    store.record_failure("f", "HTTP 503", NOW)
+    store.close()
+    restored = SQLiteStore(tmp_path / "s.sqlite3").status("f")  # a new process, same file
+    assert restored.failures == 2 and restored.last_change == NOW - timedelta(hours=7)
+    plan = plan_first(feed, restored, NOW, random.Random(0))
+    assert (plan.delay, plan.reason) == (1200, "backoff")  # 300 * 2^2 after the last poll
+    never = plan_first(feed, FeedStatus(name="f"), NOW, random.Random(0))
+    assert (never.delay, never.reason) == (0, "first")
+
+
+def test_daemon_never_overlaps_a_slow_poll(server: ReplayServer, tmp_path: Path) -> None:
+    server.publish(FIRST)
+    server.site.delay = 1.2  # each answer takes longer than the 1 s interval
+    config = write_config(tmp_path, server.base_url + FIRST.path, interval="1s", jitter=0)
+    daemon = Daemon(config)
+    daemon.schedule_all()
+    thread = threading.Thread(target=daemon.scheduler.start, daemon=True)
+    thread.start()
+    time.sleep(4.5)
+    daemon.stop()
+    thread.join(10)
+    assert daemon.wait_idle(10)
+    assert server.request_count() >= 2
+    assert server.site.max_in_flight == 1
+    gaps = [b - a for a, b in zip(server.site.times, server.site.times[1:], strict=False)]
+    assert all(gap >= 1.2 for gap in gaps)  # the next poll starts after the last one ended
