@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.yaml
 
-.PHONY: install run test lint demo clean
+.PHONY: install run poll test lint demo clean
 
 install: $(VENV)/.installed
 
@@ -13,7 +13,13 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
+# the main job: the daemon polls every feed of the shipped config and serves the feeds
+# at http://127.0.0.1:8080/ until Ctrl-C
 run: install
+	$(BIN)/feedgen-dw daemon --config $(CONFIG) --serve
+
+# one poll of every feed, then exit (what cron runs)
+poll: install
 	@$(BIN)/feedgen-dw run --config $(CONFIG) || { status=$$?; \
 	  echo "feedgen-dw run failed (exit $$status); offline? 'make demo' replays a live day locally" >&2; \
 	  exit $$status; }

@@ -86,7 +86,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     output = Output(config.output_dir, config.base_url, config.websub_hub)
     lock = StateLock(config.database)
     if not lock.acquire(config.settings.lock_timeout):
-        print(f"feedgen-dw: another run holds {lock.path}; nothing done", file=sys.stderr)
+        print(f"feedgen-dw: another run or a daemon holds {lock.path}; nothing done",
+              file=sys.stderr)
         return EXIT_OK
     store = SQLiteStore(config.database)
     fetcher = Fetcher()

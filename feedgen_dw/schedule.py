@@ -19,6 +19,7 @@ from types import FrameType
 from feedgen_dw.config import Config, FeedConfig, load_config
 from feedgen_dw.errors import FeedgenDwError
 from feedgen_dw.fetch import Fetcher
+from feedgen_dw.lock import StateLock
 from feedgen_dw.poll import Clock, Output, poll_feed, utc_now, write_site
 from feedgen_dw.store import FeedStatus, SQLiteStore
 
@@ -228,6 +229,19 @@ class Daemon:
 
     def run(self) -> int:
         """Block until stopped by a signal; returns the exit status."""
+        # the daemon owns the state while it lives: a cron `run` on the same database
+        # then stops at once instead of polling the same feeds beside it
+        lock = StateLock(self.config.database)
+        if not lock.acquire(0):
+            log.warning("daemon status=waiting lock=%s (another run holds it)", lock.path)
+            while not lock.acquire(3600):
+                pass
+        try:
+            return self._run()
+        finally:
+            lock.release()
+
+    def _run(self) -> int:
         self.schedule_all()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self._on_signal)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,62 @@ def test_missing_config_file_is_a_config_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("5m", 300), ("6h", 21600), (30, 30)])
 def test_durations(text: object, seconds: float) -> None:
     assert parse_duration(text, "k") == seconds
+
+
+def test_settings_at_the_top_and_overridden_per_feed(tmp_path: Path) -> None:
+    path = _write(tmp_path, """
+timeout: 30s
+user_agent: my-reader/2 (+https://example.org)
+max_bytes: 2MB
+jitter: 0
+quiet_after: 2h
+quiet_interval: 30m
+stop_after: 1d
+lock_timeout: 90s
+workers: 8
+websub_hub: https://hub.example/
+feeds:
+  a:
+    url: http://a.example/a-1
+  b:
+    url: http://b.example/a-2
+    interval: 10m
+    timeout: 5s
+    max_bytes: 500KB
+    stop_after: 12h
+""")
+    config = load_config(path)
+    assert config.websub_hub == "https://hub.example/"
+    assert config.settings.workers == 8 and config.settings.lock_timeout == 90
+    a, b = config.feeds
+    assert a.settings == config.settings
+    assert (a.settings.timeout, a.settings.max_bytes, a.jitter) == (30, 2 * 1024**2, 0)
+    assert a.settings.user_agent == "my-reader/2 (+https://example.org)"
+    assert (a.settings.quiet_after, a.settings.quiet_interval, a.settings.stop_after) == (
+        7200, 1800, 86400)
+    assert (b.settings.timeout, b.settings.max_bytes, b.settings.stop_after) == (
+        5, 500 * 1024, 43200)
+    assert b.settings.quiet_after == 7200  # inherited
+    assert b.jitter == 0
+
+
+def test_jitter_defaults_to_ten_percent(tmp_path: Path) -> None:
+    path = _write(tmp_path, "feeds:\n  x:\n    url: http://a/a-1\n    interval: 10m\n")
+    assert load_config(path).feed("x").jitter == 60
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("workers: 0\n", "workers: expected 1 to 64"),
+    ("max_bytes: lots\n", "max_bytes: expected a size"),
+    ("timeout: 0\n", "timeout: must be more than 0"),
+    ("jitter: -1s\n", "jitter: expected a duration"),
+    ("websub_hub: hub\n", "websub_hub: expected an http(s) URL"),
+    ("user_agent: 5\n", "user_agent: expected text"),
+])
+def test_bad_settings(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(_write(tmp_path, text + "feeds:\n  x:\n    url: http://a/a-1\n"))
+    feed_level = "feeds:\n  x:\n    url: http://a/a-1\n    " + text
+    if not text.startswith("websub_hub"):
+        with pytest.raises(ConfigError, match=re.escape("feeds.x." + message)):
+            load_config(_write(tmp_path, feed_level))

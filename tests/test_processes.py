@@ -57,6 +57,10 @@ def test_daemon_serves_polls_reloads_and_stops_cleanly(
     )
     try:
         _wait_for(lambda: len(_titles(base + "a.atom")) == 3, "the first poll")
+        # a cron run beside the daemon does nothing and says so
+        cron = subprocess.run([sys.executable, "-m", "feedgen_dw", "run", "--config", str(config)],
+                              capture_output=True, text=True, timeout=30)
+        assert cron.returncode == 0 and "holds" in cron.stderr and not cron.stdout
         server.publish(SECOND)  # a new lead: one more item
         _wait_for(lambda: len(_titles(base + "a.atom")) == 4, "the new section")
         assert _titles(base + "a.atom")[0] == "Kiew meldet Geländegewinne bei Saporischschja"
@@ -118,5 +122,5 @@ def test_a_second_run_without_lock_timeout_exits_0_at_once(
     second = subprocess.run(command, capture_output=True, text=True, timeout=30)
     first.communicate(timeout=60)
     assert second.returncode == 0 and first.returncode == 0
-    assert "another run holds" in second.stderr and second.stderr.count("\n") == 1
+    assert "another run or a daemon holds" in second.stderr and second.stderr.count("\n") == 1
     assert server.request_count() == 1
