@@ -242,6 +242,13 @@ class Daemon:
             lock.release()
 
     def _run(self) -> int:
+        store = SQLiteStore(self.config.database)
+        try:
+            write_site(self.config.feeds, store, self._output())  # the index exists at once
+        except FeedgenDwError as exc:
+            log.error("site status=failed error=%s", exc)
+        finally:
+            store.close()
         self.schedule_all()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self._on_signal)

@@ -78,8 +78,9 @@ def _wants_gzip(header: str | None) -> bool:
 class _Handler(BaseHTTPRequestHandler):
     server: FeedHTTPServer
     protocol_version = "HTTP/1.1"
-    server_version = "feedgen-dw"
-    sys_version = ""
+
+    def version_string(self) -> str:
+        return "feedgen-dw"
 
     def do_GET(self) -> None:
         self._serve(body=True)
