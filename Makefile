@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.yaml
 
-.PHONY: install run poll test lint demo clean
+.PHONY: install run poll test crash-test lint demo clean
 
 install: $(VENV)/.installed
 
@@ -26,6 +26,10 @@ poll: install
 
 test: install
 	$(BIN)/pytest -q
+
+# SIGKILL during 200 polls at random points; `make test` runs a 20-kill version
+crash-test: install
+	FEEDGEN_DW_CRASH_TRIALS=200 $(BIN)/pytest -q -s tests/faults/test_kill.py
 
 lint: install
 	$(BIN)/ruff check feedgen_dw tests

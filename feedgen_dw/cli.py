@@ -109,7 +109,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 what = ("not modified" if result.not_modified else
                         f"{result.new} new, {result.changed} changed, {result.removed} removed")
                 print(f"{feed.name}: {what} -> {paths}")
-        write_site(config.feeds, store, output)
+        try:
+            write_site(config.feeds, store, output)
+        except FeedgenDwError as exc:
+            if not failed:  # after a failed poll, its own line already says what is wrong
+                print(f"feedgen-dw: error: {exc}", file=sys.stderr)
+            failed += 1
     finally:
         fetcher.close()
         store.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from feedgen_dw.config import FeedConfig
 from feedgen_dw.fetch import Fetcher
-from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed
+from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed, write_site
 from feedgen_dw.replay import DemoPage, DemoSection, replay_server
 from feedgen_dw.store import SQLiteStore
 
@@ -133,12 +133,14 @@ def run_demo(target: Path) -> int:
                     return 1
                 print(f"{when:%H:%M} {page.title}: {result.new} new, {result.changed} changed, "
                       f"{result.removed} removed, files written: {len(result.written)}")
+            write_site([feed], store, output)
             paths = feed_paths(output, feed.name)
     finally:
         fetcher.close()
         store.close()
     for path in paths.values():
         print(f"feed: {path}")
+    print(f"index: {output.directory / 'index.html'}")
     return 0
 
 

@@ -157,8 +157,8 @@ def diff_article(
     found = sum(1 for j in pairs.values() if old[j].removed_at is None)
     if len(live_before) >= LAYOUT_GUARD_MIN and found * 2 < len(live_before):
         raise ExtractError(
-            f"{article.url}: extraction found too little: {found} of {len(live_before)} "
-            "known sections (layout change?)"
+            f"extraction found too little: {found} of {len(live_before)} known sections "
+            "(layout change?)"
         )
 
     used = {s.key for s in old}

@@ -169,6 +169,8 @@ class Fetcher:
             if reason == "timed out":  # a read timeout, after retries, arrives as this
                 raise FetchError(f"{url}: timed out after {timeout:g}s", url=url) from None
             raise FetchError(f"{url}: connection failed ({reason})", url=url) from None
+        except requests.exceptions.ChunkedEncodingError:
+            raise FetchError(f"{url}: connection broken mid-body", url=url) from None
         except requests.exceptions.RequestException as exc:
             raise FetchError(f"{url}: request failed ({exc})", url=url) from None
         except (UnicodeError, ValueError) as exc:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from feedgen_dw.config import FeedConfig
 from feedgen_dw.diff import diff_article
-from feedgen_dw.errors import FeedgenDwError, FetchError
+from feedgen_dw.errors import ExtractError, FeedgenDwError, FetchError
 from feedgen_dw.extract import extract_page
 from feedgen_dw.fetch import Fetcher, FetchResult, FetchSettings, Validators
 from feedgen_dw.model import FeedMeta, PollResult
@@ -133,7 +133,10 @@ def poll_feed(
         else:
             article = extract_page(page.text, page.url, feed.site)
             prev = store.load_article(feed.name, article.article_id)
-            diff = diff_article(prev, article, now, feed.on_edit)
+            try:
+                diff = diff_article(prev, article, now, feed.on_edit)
+            except ExtractError as exc:
+                raise ExtractError(f"{page.url}: {exc}") from None
             state_changed = diff.state != prev
             new_http = HttpState(
                 config_url=feed.url, fetch_url=page.permanent_url,
@@ -144,8 +147,9 @@ def poll_feed(
             result.new, result.changed = len(diff.new), len(diff.changed)
             result.removed = len(diff.removed)
         files_missing = any(not p.exists() for p in feed_paths(output, feed.name).values())
-        if state_changed or files_missing or status.failures:
+        if state_changed or files_missing or status.failures or status.render_pending:
             result.written = write_feed_files(feed, store, output)
+            store.mark_rendered(feed.name)
         result.ok = True
         log.info(
             "poll feed=%s url=%s status=%s new=%d changed=%d removed=%d written=%d",

@@ -71,6 +71,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE feeds ADD COLUMN fetch_url TEXT;
     ALTER TABLE feeds ADD COLUMN last_change TEXT;
     """,
+    # set with a state change, cleared once the files show it: a crash in between is
+    # repaired by the next poll even when the page has not changed since
+    """
+    ALTER TABLE feeds ADD COLUMN render_pending INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 
@@ -95,6 +100,7 @@ class FeedStatus:
     failures: int = 0
     last_change: datetime | None = None  # when a poll last changed the feed's items
     http: HttpState = HttpState()
+    render_pending: bool = False  # the state changed and the files may not show it yet
 
 
 class Store(Protocol):
@@ -116,6 +122,8 @@ class Store(Protocol):
     def items(self, feed: str, limit: int) -> list[FeedItem]: ...
 
     def item_count(self, feed: str) -> int: ...
+
+    def mark_rendered(self, feed: str) -> None: ...
 
     def close(self) -> None: ...
 
@@ -174,7 +182,8 @@ class SQLiteStore:
                 db.execute(f"PRAGMA user_version={len(MIGRATIONS)}")
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
 
     def close(self) -> None:
@@ -235,11 +244,13 @@ class SQLiteStore:
                     self._write_article(feed, art)
                 db.execute(
                     "INSERT INTO feeds (name, last_poll, last_success, last_error, failures, "
-                    "last_change) VALUES (?, ?, ?, NULL, 0, ?) ON CONFLICT(name) DO UPDATE SET "
+                    "last_change, render_pending) VALUES (?, ?, ?, NULL, 0, ?, ?) "
+                    "ON CONFLICT(name) DO UPDATE SET "
                     "last_poll=excluded.last_poll, last_success=excluded.last_success, "
                     "last_error=NULL, failures=0, "
-                    "last_change=coalesce(excluded.last_change, feeds.last_change)",
-                    (feed, _ts(now), _ts(now), _ts(now) if changed else None),
+                    "last_change=coalesce(excluded.last_change, feeds.last_change), "
+                    "render_pending=max(feeds.render_pending, excluded.render_pending)",
+                    (feed, _ts(now), _ts(now), _ts(now) if changed else None, int(bool(articles))),
                 )
                 if http is not None:
                     db.execute(
@@ -249,7 +260,8 @@ class SQLiteStore:
                     )
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLite rolls back by itself on I/O errors
+                    db.execute("ROLLBACK")
                 raise
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: saving feed {feed!r} failed ({exc})") from None
@@ -298,11 +310,19 @@ class SQLiteStore:
             name=feed, last_poll=_dt(row["last_poll"]), last_success=_dt(row["last_success"]),
             last_error=row["last_error"], failures=row["failures"],
             last_change=_dt(row["last_change"]),
+            render_pending=bool(row["render_pending"]),
             http=HttpState(
                 config_url=row["config_url"], fetch_url=row["fetch_url"], etag=row["etag"],
                 last_modified=row["last_modified"],
             ),
         )
+
+    def mark_rendered(self, feed: str) -> None:
+        """The feed files now show the stored state."""
+        try:
+            self._db.execute("UPDATE feeds SET render_pending=0 WHERE name=?", (feed,))
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: updating feed {feed!r} failed ({exc})") from None
 
     def item_count(self, feed: str) -> int:
         """How many items the feed has in the state (the files show at most max_items)."""

@@ -91,7 +91,7 @@ class TestDwProfile:
         assert len(set(results.values())) == 1
 
     def test_page_without_body_is_an_extract_error(self) -> None:
-        with pytest.raises(ExtractError, match="no article body found"):
+        with pytest.raises(ExtractError, match="extraction found nothing"):
             extract_page("<html><body><p>consent</p></body></html>", BASE, "dw")
 
     def test_auto_without_a_known_profile(self) -> None:

@@ -39,8 +39,8 @@ def test_failed_polls_lose_nothing_and_the_next_good_poll_continues(
     files, state = _files(output), store.load_article("f", "a-70000001")
     faults = [
         (500, b"<html>oops</html>", "HTTP 500"),
-        (200, b"<html><body><p>Bitte stimmen Sie zu</p></body></html>", "no article body"),
-        (200, b"", "no article body"),
+        (200, b"<html><body><p>Bitte stimmen Sie zu</p></body></html>", "extraction found nothing"),
+        (200, b"", "extraction found nothing"),
     ]
     for n, (status, body, message) in enumerate(faults, 1):
         server.set(FIRST.path, status, body, {"Content-Type": "text/html"})

@@ -43,7 +43,7 @@ def test_wal_schema_version_and_marker(tmp_path: Path) -> None:
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
@@ -87,3 +87,23 @@ def test_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="not a usable feedgen-dw database"):
         SQLiteStore(path)
     assert path.read_bytes() == b"this is not a database at all" * 100
+
+
+def test_an_older_schema_is_migrated_on_open_keeping_the_data(tmp_path: Path) -> None:
+    from feedgen_dw.store import MIGRATIONS
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0])
+    db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+    db.execute("PRAGMA user_version=1")
+    db.execute("INSERT INTO feeds (name, last_poll, failures) VALUES ('f', ?, 2)",
+               (T0.isoformat(),))
+    db.commit()
+    db.close()
+    store = SQLiteStore(path)
+    status = store.status("f")
+    assert (status.failures, status.last_poll, status.render_pending) == (2, T0, False)
+    assert status.http.etag is None
+    store.close()
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)

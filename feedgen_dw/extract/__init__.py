@@ -6,6 +6,7 @@ from parsel import Selector
 
 from feedgen_dw.errors import ExtractError
 from feedgen_dw.extract import dw
+from feedgen_dw.extract.html import XML_INVALID
 from feedgen_dw.model import Article
 
 PROFILES = {dw.NAME: dw}
@@ -25,7 +26,9 @@ def pick_profile(site: str, url: str, selector: Selector) -> str:
 
 def extract_page(page: str, url: str, site: str = "dw") -> Article:
     """Parse `page` (fetched from `url`) once and extract it with the right profile."""
-    selector = Selector(text=page)
+    # lone surrogates and control characters make lxml fail or stop early
+    page = XML_INVALID.sub("", page)
+    selector = Selector(text=page, type="html")  # parsel would read a JSON body as JSON
     name = pick_profile(site, url, selector)
     article: Article = PROFILES[name].extract(page, url, selector)
     return article

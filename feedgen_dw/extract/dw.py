@@ -23,6 +23,7 @@ from feedgen_dw.errors import ExtractError
 from feedgen_dw.extract.html import (
     clean_url,
     element_text,
+    first_words,
     has_class,
     html_text,
     normalize_space,
@@ -62,6 +63,7 @@ RELATED_RE = re.compile(
 CREDIT_RE = re.compile(
     r"^(autor(in)?(/autor)?|author|auteur|redaktion|editor|édition|edition|rédaction)\s*:", re.I
 )
+TRUNCATION_END_RE = re.compile(r"</html\s*>", re.I)
 TITLE_PREFIX_RE = re.compile(r"^\s*([^:]{2,40}?)\s*:\s+(\S.*)$")
 TITLE_SUFFIX_RE = re.compile(r"\s*[|–-]\s*DW\s*[|–-]\s*[\d./]+\s*$")
 
@@ -271,22 +273,26 @@ def _sections(blocks: list[_Block], lead_headline: str, base: str) -> list[Secti
             continue  # the page starts with a heading: there is no lead
         if not headline and not html:
             continue
-        sections.append(
-            Section(headline=headline, html=html, text=html_text(html), is_lead=is_lead)
-        )
+        text = html_text(html)
+        # an item needs a title: an empty heading or article title falls back to the text
+        headline = headline or first_words(text) or "…"
+        sections.append(Section(headline=headline, html=html, text=text, is_lead=is_lead))
     return sections
 
 
 def extract(page: str, url: str, selector: Selector | None = None) -> Article:
     """Read a DW article page into an Article; ExtractError when no body is found."""
-    sel = selector or Selector(text=page)
+    sel = selector or Selector(text=page, type="html")
     id_match = ARTICLE_ID_RE.search(url)
     meta = _Meta(article_id=id_match.group(1) if id_match else None)
     _from_apollo(sel, meta)
     _from_json_ld(sel, meta)
     blocks, source = _body_blocks(sel, meta)
     if not blocks:
-        raise ExtractError(f"{url}: no article body found (layout change?)")
+        raise ExtractError(f"{url}: extraction found nothing: no article body (layout change?)")
+    if not TRUNCATION_END_RE.search(page[-8192:]):
+        # DW pages always close </html>; one that does not was cut off in transit
+        raise ExtractError(f"{url}: page is truncated (no </html> at the end)")
     meta.url = meta.url or sel.css('link[rel="canonical"]::attr(href)').get()
     meta.url = meta.url or sel.css('meta[property="og:url"]::attr(content)').get() or url
     canonical = clean_url(meta.url, url) or to_uri(url)
@@ -310,7 +316,7 @@ def extract(page: str, url: str, selector: Selector | None = None) -> Article:
         # short older pages (audio, video) carry their whole text in the intro
         sections = _sections([_Block("content", intro[0].root, "")], lead_headline, canonical)
     if not sections:
-        raise ExtractError(f"{url}: article body has no sections (layout change?)")
+        raise ExtractError(f"{url}: extraction found nothing: no sections (layout change?)")
     return Article(
         article_id=f"a-{meta.article_id}",
         host=urlsplit(canonical).hostname or "www.dw.com",

@@ -242,6 +242,7 @@ def html_text(html: str) -> str:
 
 def parse_fragment(html: str) -> list[etree._Element]:
     """Top-level elements of an HTML fragment (e.g. an article body held as JSON)."""
+    html = XML_INVALID.sub("", html)  # lxml stops at a lone surrogate from JSON escapes
     if not html.strip():
         return []
     wrapper = lxml.html.fragment_fromstring(html, create_parent="div")
@@ -251,6 +252,15 @@ def parse_fragment(html: str) -> list[etree._Element]:
         lead.text = wrapper.text
         blocks.insert(0, lead)
     return blocks
+
+
+def first_words(text: str, limit: int = 80) -> str:
+    """The first sentence of `text`, or its first words up to `limit` characters."""
+    sentence = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+    if len(sentence) <= limit:
+        return sentence
+    cut = sentence[:limit].rsplit(" ", 1)[0]
+    return cut + " …"
 
 
 def content_hash(*parts: str) -> str:
