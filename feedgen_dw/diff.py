@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 from urllib.parse import quote
 
 from feedgen_dw.errors import ExtractError
@@ -23,6 +24,7 @@ LAYOUT_GUARD_MIN = 4  # below this many known sections, a shrinking page is beli
 WORD_RE = re.compile(r"\w+")
 
 
+@lru_cache(maxsize=4096)
 def _shingles(text: str) -> frozenset[tuple[str, ...]]:
     words = WORD_RE.findall(text.casefold())
     if len(words) < 3:
@@ -83,16 +85,28 @@ def match_sections(
 ) -> dict[int, int]:
     """new section index -> old section index, best evidence first, one to one."""
     digests = [section_hash(s) for s in sections]
+    # unchanged sections (the usual case) pair off by hash without any text comparison
+    by_hash: dict[str, list[int]] = {}
+    for j, prev in enumerate(old):
+        by_hash.setdefault(prev.content_hash, []).append(j)
+    exact: dict[int, int] = {}
+    for i, digest in enumerate(digests):
+        if sections[i].source_key is None and by_hash.get(digest):
+            exact[i] = by_hash[digest].pop(0)
+    paired = set(exact.values())
+    rest_old = [j for j in range(len(old)) if j not in paired]
     candidates = []
     for i, section in enumerate(sections):
-        for j, prev in enumerate(old):
-            score = _score(section, digests[i], prev)
+        if i in exact:
+            continue
+        for j in rest_old:
+            score = _score(section, digests[i], old[j])
             if score > 0:
-                candidates.append(_Candidate(score, prev.removed_at is not None, i, j))
+                candidates.append(_Candidate(score, old[j].removed_at is not None, i, j))
     # live sections win over removed ones at the same score; then page order, then age
     candidates.sort(key=lambda c: (-c.score, c.removed, c.new_index, c.old_index))
-    pairs: dict[int, int] = {}
-    taken: set[int] = set()
+    pairs: dict[int, int] = dict(exact)
+    taken: set[int] = set(exact.values())
     for cand in candidates:
         if cand.new_index in pairs or cand.old_index in taken:
             continue

@@ -282,7 +282,8 @@ def _sections(blocks: list[_Block], lead_headline: str, base: str) -> list[Secti
 
 def extract(page: str, url: str, selector: Selector | None = None) -> Article:
     """Read a DW article page into an Article; ExtractError when no body is found."""
-    sel = selector or Selector(text=page, type="html")
+    # not `selector or ...`: a Selector's truth value serializes the whole document
+    sel = selector if selector is not None else Selector(text=page, type="html")
     id_match = ARTICLE_ID_RE.search(url)
     meta = _Meta(article_id=id_match.group(1) if id_match else None)
     _from_apollo(sel, meta)
