@@ -123,7 +123,7 @@ def poll_feed(
         status = store.status(feed.name)
         # state of an earlier url in the config does not apply to this one
         http = status.http if status.http.config_url == feed.url else HttpState()
-        known = store.latest_article(feed.name) is not None
+        known = store.has_articles(feed.name)
         page = _fetch(feed, fetcher, http, known)
         result.url = page.url
         state_changed = False

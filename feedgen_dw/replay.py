@@ -107,12 +107,18 @@ def body_html(page: DemoPage, noise: int = 0, ads: bool = True) -> str:
     return "".join(parts)
 
 
-def render_page(page: DemoPage, base_url: str, noise: int = 0, apollo: bool = True) -> str:
-    """A whole page in DW's 2023-24 markup, with Apollo state unless `apollo` is False."""
+def render_page(page: DemoPage, base_url: str, noise: int = 0, apollo: bool = True,
+                padding: int = 0) -> str:
+    """A whole page in DW's 2023-24 markup, with Apollo state unless `apollo` is False.
+
+    `padding` adds about that many bytes of the state real pages carry besides the
+    article (translations, navigation), for benchmarks at realistic page sizes."""
     canonical = base_url.rstrip("/") + page.path
     cls = _hashed("page", noise)
+    strings = {f"ui_{n}": f"Übersetzter Text Nummer {n} der Oberfläche"
+               for n in range(padding // 48)}
     state = {
-        "ROOT_QUERY": {"__typename": "Query"},
+        "ROOT_QUERY": {"__typename": "Query", "i18n": json.dumps(strings, ensure_ascii=False)},
         f"Article:{page.article_id}": {
             "__typename": "Article", "id": page.article_id, "title": page.title,
             "name": page.title, "canonicalUrl": canonical,
@@ -268,10 +274,11 @@ class ReplayServer:
         with self.site.lock:
             self.site.streams[path] = total
 
-    def publish(self, page: DemoPage, noise: int = 0, apollo: bool = True) -> str:
+    def publish(self, page: DemoPage, noise: int = 0, apollo: bool = True,
+                padding: int = 0) -> str:
         """Serve `page` at its path (with an ETag, answering If-None-Match with 304); every
         other path of the article redirects there (301)."""
-        body = render_page(page, self.base_url, noise, apollo).encode("utf-8")
+        body = render_page(page, self.base_url, noise, apollo, padding).encode("utf-8")
         headers = {"Content-Type": "text/html; charset=utf-8",
                    "ETag": '"' + hashlib.sha1(body).hexdigest()[:16] + '"'}
         with self.site.lock:

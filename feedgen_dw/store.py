@@ -110,6 +110,8 @@ class Store(Protocol):
 
     def latest_article(self, feed: str) -> ArticleState | None: ...
 
+    def has_articles(self, feed: str) -> bool: ...
+
     def save_poll(
         self, feed: str, articles: Sequence[ArticleState], now: datetime,
         http: HttpState | None = None, changed: bool = False,
@@ -219,6 +221,11 @@ class SQLiteStore:
             "SELECT * FROM articles WHERE feed=? AND article_id=?", (feed, article_id)
         ).fetchone()
         return self._article(row) if row else None
+
+    def has_articles(self, feed: str) -> bool:
+        """True once a poll of the feed has stored an article (cheap: no sections loaded)."""
+        row = self._db.execute("SELECT 1 FROM articles WHERE feed=? LIMIT 1", (feed,)).fetchone()
+        return row is not None
 
     def latest_article(self, feed: str) -> ArticleState | None:
         """The most recently first-seen article of a feed (its metadata heads the feed)."""

@@ -25,10 +25,9 @@ from feedgen_dw.extract.html import (
     element_text,
     first_words,
     has_class,
-    html_text,
     normalize_space,
     parse_fragment,
-    sanitize,
+    sanitize_with_text,
     to_uri,
 )
 from feedgen_dw.extract.structured import json_ld_objects, parse_time
@@ -268,12 +267,11 @@ def _sections(blocks: list[_Block], lead_headline: str, base: str) -> list[Secti
             groups[-1][2].append(block.element)
     sections = []
     for headline, is_lead, elements in groups:
-        html = sanitize(elements, base, _image_src)
+        html, text = sanitize_with_text(elements, base, _image_src)
         if is_lead and not html:
             continue  # the page starts with a heading: there is no lead
         if not headline and not html:
             continue
-        text = html_text(html)
         # an item needs a title: an empty heading or article title falls back to the text
         headline = headline or first_words(text) or "…"
         sections.append(Section(headline=headline, html=html, text=text, is_lead=is_lead))

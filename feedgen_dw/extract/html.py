@@ -49,21 +49,29 @@ KEEP_EMPTY = frozenset({"img", "br", "hr", "td", "th"})
 TRACKING_PARAMS = re.compile(r"^(utm_\w+|maca|fbclid|gclid|mc_\w+|ref|wt_\w+)$", re.I)
 # Characters XML 1.0 cannot carry (control characters, lone surrogates, non-characters).
 XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
-SPACES = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]+")
 
 ImageSource = Callable[[etree._Element], str | None]
 
 
-def normalize_space(text: str) -> str:
-    """Unicode NFC, XML-safe, every run of (non-breaking) white space folded to one space."""
-    text = XML_INVALID.sub("", unicodedata.normalize("NFC", text))
-    return SPACES.sub(" ", text).strip()
-
-
 def _fold(text: str | None) -> str:
+    """NFC, XML-safe, every run of (non-breaking) white space folded to one space; a space
+    at either end is kept as one space (it separates inline elements)."""
     if not text:
         return ""
-    return SPACES.sub(" ", XML_INVALID.sub("", unicodedata.normalize("NFC", text)))
+    if "\u200b" in text or "\ufeff" in text:  # not white space to str.split()
+        text = text.replace("\u200b", " ").replace("\ufeff", " ")
+    # str.split() is several times faster than a regex over every space of the page
+    core = " ".join(unicodedata.normalize("NFC", text).split())
+    if not core.isprintable():  # rare: control characters, lone surrogates, non-characters
+        core = XML_INVALID.sub("", core)
+    if not core:
+        return " " if text[:1].isspace() else ""
+    return (" " if text[0].isspace() else "") + core + (" " if text[-1].isspace() else "")
+
+
+def normalize_space(text: str) -> str:
+    """Unicode NFC, XML-safe, every run of (non-breaking) white space folded to one space."""
+    return _fold(text).strip()
 
 
 def element_text(el: etree._Element) -> str:
@@ -224,13 +232,21 @@ def sanitize(
     elements: Iterable[etree._Element], base: str, image_src: ImageSource | None = None
 ) -> str:
     """Allow-list copy of `elements` to HTML: safe tags and attributes, absolute http(s) URLs."""
+    return sanitize_with_text(elements, base, image_src)[0]
+
+
+def sanitize_with_text(
+    elements: Iterable[etree._Element], base: str, image_src: ImageSource | None = None
+) -> tuple[str, str]:
+    """sanitize() and the plain text of its result, without parsing the result again."""
     root = etree.Element("div")
     for el in elements:
         _copy(el, root, base, image_src)
         _append_text(root, _fold(el.tail))
     _wrap_loose_text(root)
     _prune(root)
-    return "".join(lxml.html.tostring(child, encoding="unicode") for child in root)
+    html = "".join(lxml.html.tostring(child, encoding="unicode") for child in root)
+    return html, element_text(root)
 
 
 def html_text(html: str) -> str:
