@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.yaml
 
-.PHONY: install run poll test crash-test lint demo clean
+.PHONY: install run poll test crash-test bench lint demo clean
 
 install: $(VENV)/.installed
 
@@ -30,6 +30,14 @@ test: install
 # SIGKILL during 200 polls at random points; `make test` runs a 20-kill version
 crash-test: install
 	FEEDGEN_DW_CRASH_TRIALS=200 $(BIN)/pytest -q -s tests/faults/test_kill.py
+
+# the benchmark suite (under 5 minutes; BENCH_ARGS=--quick for fewer rounds); it installs
+# matplotlib for the plot and urlwatch, in a venv of its own, to compare against
+bench: install
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[bench]'
+	test -x bench/.urlwatch/bin/urlwatch || { $(PYTHON) -m venv bench/.urlwatch && \
+	  bench/.urlwatch/bin/pip install --quiet --disable-pip-version-check 'urlwatch==2.29'; } || true
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check feedgen_dw tests

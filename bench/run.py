@@ -180,7 +180,9 @@ class Bench:
         self.urlwatch(urls)
 
     def urlwatch(self, urls: list[str]) -> None:
-        binary = shutil.which("urlwatch") or "/tmp/uw/bin/urlwatch"
+        binary = str(HERE / ".urlwatch" / "bin" / "urlwatch")
+        if not Path(binary).exists():
+            binary = shutil.which("urlwatch") or binary
         if not Path(binary).exists():
             self.row("urlwatch, 50 URLs", None, "not measured: urlwatch not installed")
             return

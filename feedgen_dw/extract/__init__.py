@@ -27,10 +27,10 @@ def pick_profile(site: str, url: str, selector: Selector) -> str:
 def extract_page(page: str, url: str, site: str = "dw") -> Article:
     """Parse `page` (fetched from `url`) once and extract it with the right profile."""
     try:
-        page.encode("utf-8")  # fast: a page without lone surrogates passes untouched
+        selector = Selector(text=page, type="html")  # parsel would read a JSON body as JSON
     except UnicodeEncodeError:
-        page = XML_INVALID.sub("", page)  # lxml cannot take lone surrogates (from bad input)
-    selector = Selector(text=page, type="html")  # parsel would read a JSON body as JSON
+        page = XML_INVALID.sub("", page)  # lone surrogates (from bad input) stop lxml
+        selector = Selector(text=page, type="html")
     name = pick_profile(site, url, selector)
     article: Article = PROFILES[name].extract(page, url, selector)
     return article

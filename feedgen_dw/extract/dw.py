@@ -27,6 +27,7 @@ from feedgen_dw.extract.html import (
     has_class,
     normalize_space,
     parse_fragment,
+    quick_text,
     sanitize_with_text,
     to_uri,
 )
@@ -91,34 +92,47 @@ class _Meta:
     sources: list[str] = field(default_factory=list)
 
 
-def _apollo_state(sel: Selector) -> dict[str, Any] | None:
+def _apollo_script(sel: Selector) -> tuple[str, int] | None:
     for script in sel.xpath("//script[contains(., '__APOLLO_STATE__')]/text()").getall():
         match = APOLLO_RE.search(script)
-        if not match:
-            continue
-        try:
-            state, _ = json.JSONDecoder().raw_decode(script, match.end())
-        except ValueError:
-            continue
-        if isinstance(state, dict):
-            return state
+        if match:
+            return script, match.end()
     return None
 
 
-def _apollo_article(state: dict[str, Any], article_id: str | None) -> dict[str, Any] | None:
-    if article_id and isinstance(state.get(f"Article:{article_id}"), dict):
-        entry: dict[str, Any] = state[f"Article:{article_id}"]
-        return entry
+def _apollo_article(sel: Selector, article_id: str | None) -> dict[str, Any] | None:
+    found = _apollo_script(sel)
+    if found is None:
+        return None
+    script, start = found
+    decoder = json.JSONDecoder()
+    if article_id:
+        # decode just the article's entry: the whole state (translations, navigation,
+        # teasers) is most of a 300 KB page
+        key = f'"Article:{article_id}":'
+        at = script.find(key, start)
+        if at >= 0:
+            try:
+                entry, _ = decoder.raw_decode(script, at + len(key))
+            except ValueError:
+                entry = None
+            if isinstance(entry, dict) and entry.get("text"):
+                return entry
+    try:
+        state, _ = decoder.raw_decode(script, start)
+    except ValueError:
+        return None
+    if not isinstance(state, dict):
+        return None
     # Without an id from the URL, the page's own article is the one with a body.
-    for key, value in state.items():
-        if key.startswith("Article:") and isinstance(value, dict) and value.get("text"):
+    for key_name, value in state.items():
+        if key_name.startswith("Article:") and isinstance(value, dict) and value.get("text"):
             return value
     return None
 
 
 def _from_apollo(sel: Selector, meta: _Meta) -> None:
-    state = _apollo_state(sel)
-    entry = _apollo_article(state, meta.article_id) if state else None
+    entry = _apollo_article(sel, meta.article_id)
     if not entry:
         return
     meta.sources.append("apollo")
@@ -217,31 +231,35 @@ def _classify(blocks: Iterable[etree._Element], legacy: bool) -> Iterator[_Block
         if not isinstance(el.tag, str):
             continue
         tag = el.tag.lower()
-        text = element_text(el)
+        text = quick_text(el)
+        # the lines that are not news (summary label, agency line, notes, teasers) are
+        # short; long paragraphs skip those patterns
+        short = len(text) < 240
         if skip_list and tag in ("ul", "ol"):
             skip_list = False
             yield _Block("drop", el, text)
             continue
         skip_list = False
-        if SUMMARY_RE.match(text.rstrip(":").strip() + ":") or SUMMARY_RE.match(text):
+        if short and SUMMARY_RE.match(text.rstrip(": ") + ":"):
             skip_list = True  # "Das Wichtigste in Kürze" and the list after it
             yield _Block("drop", el, text)
         elif (
             has_class(el, "rich-text-ad")
             or has_class(el, "vjs-wrapper")  # an embedded video; its h2.headline is no section
-            or el.find(".//video") is not None
+            or (tag == "div" and el.find(".//video") is not None)
             or (legacy and tag == "div" and not has_class(el, "picBox"))
             or tag in ("script", "style", "noscript", "aside", "nav")
         ):
             yield _Block("drop", el, text)
-        elif tag == "h2" or (legacy and tag == "p" and _is_bold_only(el) and len(text) < 160):
+        elif tag == "h2" or (legacy and tag == "p" and short and _is_bold_only(el)
+                             and len(text) < 160):
             yield _Block("heading", el, text)
-        elif tag == "p" and AGENCY_LINE_RE.match(text):
+        elif tag == "p" and short and AGENCY_LINE_RE.match(text):
             after_agency = True
             yield _Block("drop", el, text)
         elif tag == "p" and _is_italic_only(el) and (after_agency or STANDING_NOTE_RE.search(text)):
             yield _Block("drop", el, text)
-        elif tag == "p" and (RELATED_RE.match(text) or CREDIT_RE.match(text)):
+        elif tag == "p" and short and (RELATED_RE.match(text) or CREDIT_RE.match(text)):
             yield _Block("drop", el, text)
         elif legacy and has_class(el, "picBox"):
             yield _Block("content", _legacy_figure(el), text)

@@ -11,6 +11,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import lxml.html
@@ -53,6 +54,7 @@ XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uff
 ImageSource = Callable[[etree._Element], str | None]
 
 
+@lru_cache(maxsize=16384)
 def _fold(text: str | None) -> str:
     """NFC, XML-safe, every run of (non-breaking) white space folded to one space; a space
     at either end is kept as one space (it separates inline elements)."""
@@ -81,6 +83,13 @@ def element_text(el: etree._Element) -> str:
     return normalize_space("".join(parts))
 
 
+def quick_text(el: etree._Element) -> str:
+    """The element's text, normalized, from lxml's C text walk: no space is put between
+    nested blocks, which is fine for recognising a one-paragraph block."""
+    text: str = etree.tostring(el, method="text", encoding="unicode", with_tail=False)
+    return normalize_space(text)
+
+
 def _collect_text(el: etree._Element, parts: list[str]) -> None:
     tag = el.tag.lower() if isinstance(el.tag, str) else None
     if tag is None or tag in DROPPED_TAGS:
@@ -103,6 +112,7 @@ def to_uri(url: str) -> str:
     return quote(url, safe=":/?#[]@!$&'()*+,;=%~")
 
 
+@lru_cache(maxsize=8192)
 def clean_url(url: str | None, base: str) -> str | None:
     """Absolute http(s) URL without tracking parameters, or None when not http(s)."""
     if not url:
