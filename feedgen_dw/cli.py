@@ -171,7 +171,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             raise FeedgenDwError(f"{path}: cannot read ({exc.strerror or exc})") from None
         url = args.url or path.resolve().as_uri()
     article = extract_page(text, url, args.site)
-    print(f"profile:  {article.profile} (from {article.source})")
+    print(f"profile:  {article.profile} (from {article.source}; {article.reason})")
     print(f"article:  {article.article_id}  {article.url}")
     print(f"title:    {article.title}")
     print(f"feed:     {article.feed_title}  language={article.language or '?'}")
@@ -181,7 +181,8 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     for section in article.sections:
         words = " ".join(section.text.split()[:12])
         lead = " (lead)" if section.is_lead else ""
-        print(f"  {first_key(section)}  {section.headline}{lead}")
+        when = f"  [{section.published:%Y-%m-%d %H:%M %Z}]" if section.published else ""
+        print(f"  {first_key(section)}  {section.headline}{lead}{when}")
         print(f"      {words}{' …' if len(section.text.split()) > 12 else ''}")
     return EXIT_OK
 

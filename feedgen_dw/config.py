@@ -18,7 +18,7 @@ from feedgen_dw.model import EditPolicy
 FEED_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-SITES = ("dw", "auto")
+SITES = ("dw", "liveblog", "auto")
 
 SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)?$", re.I)
 SIZE_UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}

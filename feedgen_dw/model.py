@@ -43,6 +43,7 @@ class Article:
     source: str  # which data inside the page: "apollo", "dom", ...
     published: datetime | None = None
     modified: datetime | None = None
+    reason: str = ""  # why this profile was used (for `inspect`)
 
 
 @dataclass(frozen=True)

@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from parsel import Selector
 
 from feedgen_dw.errors import ExtractError
-from feedgen_dw.extract import dw
+from feedgen_dw.extract import dw, liveblog
 from feedgen_dw.extract.html import XML_INVALID
 from feedgen_dw.model import Article
 
-PROFILES = {dw.NAME: dw}
+# 'auto' asks them in this order: the specific DW profile before the generic live blog
+PROFILES = {dw.NAME: dw, liveblog.NAME: liveblog}
 
 
-def pick_profile(site: str, url: str, selector: Selector) -> str:
-    """The profile name for `site` ('auto' looks at the host and the page)."""
+def pick_profile(site: str, url: str, selector: Selector) -> tuple[str, str]:
+    """The profile for `site` and why ('auto' looks at the host and the page)."""
     if site != "auto":
         if site not in PROFILES:
             raise ExtractError(f"unknown site profile {site!r}")
-        return site
+        return site, f"site: {site} in the config"
     for name, module in PROFILES.items():
-        if module.matches(url, selector):
-            return name
-    raise ExtractError(f"{url}: no site profile recognises this page (try site: dw)")
+        reason = module.matches(url, selector)
+        if reason:
+            return name, f"auto: {reason}"
+    raise ExtractError(f"{url}: no site profile recognises this page "
+                       "(no DW article, no schema.org LiveBlogPosting)")
 
 
 def extract_page(page: str, url: str, site: str = "dw") -> Article:
@@ -31,6 +36,6 @@ def extract_page(page: str, url: str, site: str = "dw") -> Article:
     except UnicodeEncodeError:
         page = XML_INVALID.sub("", page)  # lone surrogates (from bad input) stop lxml
         selector = Selector(text=page, type="html")
-    name = pick_profile(site, url, selector)
+    name, reason = pick_profile(site, url, selector)
     article: Article = PROFILES[name].extract(page, url, selector)
-    return article
+    return replace(article, reason=reason)

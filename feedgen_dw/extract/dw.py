@@ -74,10 +74,13 @@ def _is_dw_article(url: str | None) -> bool:
     return on_dw and bool(ARTICLE_ID_RE.search(url or ""))
 
 
-def matches(url: str, selector: Selector) -> bool:
-    """True for DW article pages: by the URL, or by the canonical URL the page declares."""
-    canonical = selector.css('link[rel="canonical"]::attr(href)').get()
-    return _is_dw_article(url) or _is_dw_article(canonical)
+def matches(url: str, selector: Selector) -> str | None:
+    """Why this is a DW article page (by its URL or its canonical URL), or None."""
+    if _is_dw_article(url):
+        return "a dw.com article URL (/a-<id>)"
+    if _is_dw_article(selector.css('link[rel="canonical"]::attr(href)').get()):
+        return "the page's canonical URL is a dw.com article (/a-<id>)"
+    return None
 
 
 @dataclass

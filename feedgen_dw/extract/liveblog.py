@@ -1,0 +1,208 @@
+"""The `liveblog` profile: any outlet's schema.org LiveBlogPosting, one item per update.
+
+Reads JSON-LD (`"@type": "LiveBlogPosting"` with `liveBlogUpdate`) or microdata
+(`itemtype=…/LiveBlogPosting` with `itemprop=liveBlogUpdate`). Each update's own id (its
+`@id`, or the fragment of its `url`), else its publication time, is its identity, so an
+edited update stays one item.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from parsel import Selector
+
+from feedgen_dw.errors import ExtractError
+from feedgen_dw.extract.html import clean_url, first_words, normalize_space, to_uri
+from feedgen_dw.extract.structured import json_ld_objects, parse_time
+from feedgen_dw.model import Article, Section
+
+NAME = "liveblog"
+SAFE_KEY_RE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+@dataclass(frozen=True)
+class _Update:
+    key: str | None
+    headline: str
+    body: str  # plain text
+    published: datetime | None
+    authors: tuple[str, ...]
+
+
+def _is_liveblog(obj: dict[str, Any]) -> bool:
+    kind = obj.get("@type")
+    return kind == "LiveBlogPosting" or (isinstance(kind, list) and "LiveBlogPosting" in kind)
+
+
+def _text(value: object) -> str:
+    """JSON-LD text: entities decoded (outlets double-escape), tags dropped, space folded."""
+    if not isinstance(value, str):
+        return ""
+    value = html.unescape(html.unescape(value))
+    return normalize_space(re.sub(r"<[^>]+>", " ", value))
+
+
+def _names(value: object) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [value]
+    names = []
+    for item in items:
+        name = item.get("name") if isinstance(item, dict) else item
+        if isinstance(name, str) and name.strip():
+            names.append(normalize_space(name))
+    return tuple(dict.fromkeys(names))
+
+
+def _key(update_id: object, url: object) -> str | None:
+    if isinstance(update_id, str) and update_id.strip():
+        return update_id.strip()
+    if isinstance(url, str) and "#" in url:
+        return url.split("#", 1)[1] or None
+    return None
+
+
+def _ld_updates(sel: Selector) -> tuple[dict[str, Any], list[_Update]] | None:
+    for obj in json_ld_objects(sel):
+        if not _is_liveblog(obj):
+            continue
+        raw = obj.get("liveBlogUpdate") or []
+        raw = raw if isinstance(raw, list) else [raw]
+        updates = [
+            _Update(
+                key=_key(u.get("@id"), u.get("url")),
+                headline=_text(u.get("headline")),
+                body=_text(u.get("articleBody")),
+                published=parse_time(u.get("datePublished")),
+                authors=_names(u.get("author")),
+            )
+            for u in raw if isinstance(u, dict)
+        ]
+        return obj, updates
+    return None
+
+
+def _prop(scope: Selector, name: str) -> str:
+    """A microdata property of this item (not of items nested in it)."""
+    for node in scope.xpath(f".//*[@itemprop='{name}']"):
+        owner = node.xpath("ancestor::*[@itemscope][1]")
+        if owner and owner[0].root is not scope.root:
+            continue
+        value = node.attrib.get("content") or node.attrib.get("datetime")
+        if value is None:
+            value = " ".join(node.xpath(".//text()").getall())
+        return str(value)
+    return ""
+
+
+def _microdata_updates(sel: Selector) -> tuple[dict[str, Any], list[_Update]] | None:
+    posting = sel.xpath("//*[@itemscope][contains(@itemtype, 'LiveBlogPosting')]")
+    if not posting:
+        return None
+    root = posting[0]
+    updates = [
+        _Update(
+            key=_key(None, _prop(u, "url")),
+            headline=_text(_prop(u, "headline")),
+            body=_text(_prop(u, "articleBody")),
+            published=parse_time(_prop(u, "datePublished")),
+            authors=_names(_prop(u, "author") or None),
+        )
+        for u in root.xpath(".//*[@itemprop='liveBlogUpdate']")
+    ]
+    meta = {"headline": _prop(root, "headline"), "url": _prop(root, "url")}
+    return meta, updates
+
+
+def find(sel: Selector) -> tuple[str, dict[str, Any], list[_Update]] | None:
+    """Where the page's live-blog updates are: ('JSON-LD' | 'microdata', posting, updates)."""
+    found = _ld_updates(sel)
+    if found and found[1]:
+        return "JSON-LD", *found
+    micro = _microdata_updates(sel)
+    if micro and micro[1]:
+        return "microdata", *micro
+    return None
+
+
+def matches(url: str, selector: Selector) -> str | None:
+    """Why this profile fits the page, or None."""
+    found = find(selector)
+    if found is None:
+        return None
+    return f"schema.org LiveBlogPosting in {found[0]} with {len(found[2])} updates"
+
+
+def _safe_key(key: str | None, update: _Update) -> str:
+    if key:
+        cleaned = SAFE_KEY_RE.sub("", key)
+        if cleaned and len(cleaned) <= 64:
+            return "p-" + cleaned
+    basis = f"{key}|{update.published}|{'' if update.published else update.headline}"
+    return "p-" + hashlib.sha256(basis.encode()).hexdigest()[:12]
+
+
+def _paragraphs(text: str) -> str:
+    parts = [p.strip() for p in re.split(r"\s*\n\s*\n\s*|\r\n\r\n", text) if p.strip()]
+    return "".join(f"<p>{html.escape(p, quote=False)}</p>" for p in parts)
+
+
+def _sections(updates: list[_Update], title: str) -> Iterator[Section]:
+    used: set[str] = set()
+    counts: dict[str, int] = {}
+    for update in updates:
+        counts[update.headline] = counts.get(update.headline, 0) + 1
+    for update in updates:
+        if not (update.body or update.headline):
+            continue
+        if update.headline == title or (len(updates) > 2 and counts[update.headline] > 1
+                                         and counts[update.headline] * 2 > len(updates)):
+            # some outlets repeat the blog's headline on every update: that is no title
+            update = _Update(update.key, "", update.body, update.published, update.authors)
+        key, n = _safe_key(update.key, update), 2
+        base = key
+        while key in used:  # two updates of the same second
+            key, n = f"{base}-{n}", n + 1
+        used.add(key)
+        headline = update.headline or first_words(update.body) or "…"
+        body = _paragraphs(update.body)
+        yield Section(headline=headline, html=body, text=normalize_space(update.body),
+                      published=update.published, source_key=key, authors=update.authors)
+
+
+def extract(page: str, url: str, selector: Selector | None = None) -> Article:
+    """Read a live blog's updates into an Article; ExtractError when there are none."""
+    sel = selector if selector is not None else Selector(text=page, type="html")
+    found = find(sel)
+    if found is None:
+        raise ExtractError(f"{url}: extraction found nothing: no LiveBlogPosting updates")
+    source, posting, updates = found
+    canonical_raw = (sel.css('link[rel="canonical"]::attr(href)').get()
+                     or posting.get("url") or url)
+    canonical = clean_url(str(canonical_raw), url) or to_uri(url)
+    parts = urlsplit(canonical)
+    title = _text(posting.get("headline")) or normalize_space(
+        sel.css("title::text").get() or "") or canonical
+    sections = tuple(_sections(updates, title))
+    if not sections:
+        raise ExtractError(f"{url}: extraction found nothing: the updates are empty")
+    digest = hashlib.sha256(f"{parts.netloc}{parts.path}".encode()).hexdigest()[:12]
+    return Article(
+        article_id=f"u-{digest}",  # outlets have no common article id: the URL's path is it
+        host=parts.hostname or "localhost",
+        url=canonical,
+        title=title,
+        feed_title=title,
+        language=sel.xpath("/html/@lang").get(),
+        sections=sections,
+        profile=NAME,
+        source=source,
+        published=parse_time(posting.get("datePublished")),
+        modified=parse_time(posting.get("dateModified")),
+    )

@@ -1,0 +1,96 @@
+"""The generic live-blog profile: schema.org LiveBlogPosting in JSON-LD or microdata."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from feedgen_dw.diff import diff_article
+from feedgen_dw.extract import extract_page
+from tests.conftest import realpage
+
+# (file, source, updates, first headline, first time UTC) as read from the saved pages
+REAL = [
+    ("corkbeo_2020_level3-live.html", "JSON-LD", 26, "Goodnight", "2020-10-06 20:22"),
+    ("express_2024-07-18_harry-meghan-live.html", "JSON-LD", 9,
+     "The only person Prince Harry and Meghan Markle trust to look after Archie and Lilibet",
+     "2024-07-18 10:48"),
+    ("guardian_2023-05-15_russia-ukraine-war-live.html", "JSON-LD", 10,
+     "Jennifer Rankin reports from Brussels The EU is ready to sanction foreign …",
+     "2023-05-15 11:50"),
+    # the Independent titles every update "Women’s World Cup": the first words say more
+    ("independent_2023-08-14_womens-world-cup-live.html", "JSON-LD", 10,
+     "The Lionesses will be ready to face Australia in front of the home fans after …",
+     "2023-08-14 04:20"),
+    ("mirror_2024-08-05_uk-riots-live.html", "JSON-LD", 428, "Loud bang heard at Plymouth scene",
+     "2024-08-05 20:00"),
+    ("ndtv_2023_cricket-world-cup-live.html", "microdata", 40, "India vs Sri Lanka: It's a wrap!",
+     "2023-11-02 15:36"),
+    ("repubblica_2023_israele-hamas-live.html", "JSON-LD", 79,
+     "Oms: “A Gaza fermi 14 ospedali su 36, gli altri in sovraccarico”", "2023-11-02 15:56"),
+    ("timesofindia_2020_ipl-liveblog.html", "JSON-LD", 8,
+     "19:02(IST) TOSS: Sunrisers Hyderabad win toss, opt to bat against Chennai Super Kings "
+     "in Dubai", "2020-10-02 13:32"),
+]
+
+
+@pytest.mark.parametrize(("name", "source", "count", "headline", "when"), REAL,
+                         ids=[r[0].split("_")[0] for r in REAL])
+def test_real_live_blogs(name: str, source: str, count: int, headline: str, when: str) -> None:
+    article = extract_page(realpage(f"liveblogs/{name}"), f"https://example.org/{name}", "auto")
+    assert (article.profile, article.source) == ("liveblog", source)
+    assert "LiveBlogPosting" in article.reason
+    assert len(article.sections) == count
+    first = article.sections[0]
+    assert first.headline == headline
+    assert first.published is not None and f"{first.published:%Y-%m-%d %H:%M}" == when
+    keys = [s.source_key for s in article.sections]
+    assert len(set(keys)) == len(keys)
+    assert all(s.headline.strip() for s in article.sections)
+    assert sum(bool(s.text) for s in article.sections) > count // 2
+
+
+def test_pages_without_live_blog_markup_are_not_taken() -> None:
+    from feedgen_dw.errors import ExtractError
+
+    for name in ("br24_2024-08-27_nahost-ticker.html", "sportowefakty_falubaz.html"):
+        page = realpage(f"liveblogs/{name}")
+        with pytest.raises(ExtractError, match="no site profile"):
+            extract_page(page, "https://example.org/x", "auto")
+
+
+def _page(updates: list[dict[str, str]]) -> str:
+    ld = {"@context": "https://schema.org", "@type": "LiveBlogPosting",
+          "headline": "Ticker: Der Tag", "url": "https://news.example/ticker",
+          "liveBlogUpdate": [{"@type": "BlogPosting", **u} for u in updates]}
+    return (f'<html lang="de"><head><link rel="canonical" href="https://news.example/ticker">'
+            f'<script type="application/ld+json">{json.dumps(ld)}</script></head>'
+            f"<body><p>x</p></body></html>")
+
+
+def test_update_identity_follows_its_id_through_edits() -> None:
+    t0 = datetime(2026, 11, 24, 8, tzinfo=UTC)
+    one = {"@id": "post-1", "headline": "Erste Meldung", "articleBody": "Text eins.",
+           "datePublished": "2026-11-24T09:00:00+01:00"}
+    two = {"@id": "post-2", "headline": "", "articleBody": "Zweite ohne Titel. Mehr Text.",
+           "datePublished": "2026-11-24T09:30:00+01:00"}
+    first = diff_article(None, extract_page(_page([two, one]), "https://news.example/ticker",
+                                            "liveblog"), t0)
+    titles = {s.key: s.title for s in first.state.sections}
+    assert titles == {"p-post-2": "Zweite ohne Titel.", "p-post-1": "Erste Meldung"}
+    published = {s.key: s.published for s in first.state.sections}
+    assert published["p-post-1"] == datetime(2026, 11, 24, 8, tzinfo=UTC)  # the page's time
+    edited = {**one, "headline": "Erste Meldung (aktualisiert)", "articleBody": "Ganz anders."}
+    three = {"@id": "post-3", "headline": "Dritte", "articleBody": "Neu.",
+             "datePublished": "2026-11-24T10:00:00+01:00"}
+    second = diff_article(first.state, extract_page(
+        _page([three, edited]), "https://news.example/ticker", "liveblog"),
+        t0 + timedelta(hours=2))
+    assert second.new == ("p-post-3",)
+    assert second.changed == ("p-post-1",)
+    assert second.removed == ("p-post-2",)
+    after = {s.key: s for s in second.state.sections}
+    assert after["p-post-1"].published == published["p-post-1"]
+    assert after["p-post-1"].title == "Erste Meldung (aktualisiert)"
