@@ -20,6 +20,14 @@ from lxml import etree
 from parsel import Selector
 
 from feedgen_dw.errors import ExtractError
+from feedgen_dw.extract.dw_live import (
+    LIVE_ID_RE,
+    app_state,
+    blog_url,
+    extract_live,
+    live_blog_id,
+    state_content,
+)
 from feedgen_dw.extract.html import (
     clean_url,
     element_text,
@@ -71,15 +79,20 @@ TITLE_SUFFIX_RE = re.compile(r"\s*[|–-]\s*DW\s*[|–-]\s*[\d./]+\s*$")
 def _is_dw_article(url: str | None) -> bool:
     host = urlsplit(url or "").hostname or ""
     on_dw = any(host == h or host.endswith("." + h) for h in HOSTS)
-    return on_dw and bool(ARTICLE_ID_RE.search(url or ""))
+    return on_dw and bool(ARTICLE_ID_RE.search(url or "") or LIVE_ID_RE.search(url or ""))
 
 
 def matches(url: str, selector: Selector) -> str | None:
     """Why this is a DW article page (by its URL or its canonical URL), or None."""
     if _is_dw_article(url):
-        return "a dw.com article URL (/a-<id>)"
-    if _is_dw_article(selector.css('link[rel="canonical"]::attr(href)').get()):
-        return "the page's canonical URL is a dw.com article (/a-<id>)"
+        return "a dw.com article or live blog URL (/a-<id>, /live-<id>)"
+    canonical = selector.css('link[rel="canonical"]::attr(href)').get()
+    if _is_dw_article(canonical):
+        return "the page's canonical URL is a dw.com article or live blog"
+    site_name = (selector.css('meta[property="og:site_name"]::attr(content)').get() or "")
+    path_ok = any(p.search(u) for p in (ARTICLE_ID_RE, LIVE_ID_RE) for u in (url, canonical or ""))
+    if path_ok and site_name.strip().lower() in ("dw.com", "dw"):
+        return "og:site_name dw.com and an /a-<id> or /live-<id> path (a copy of a DW page)"
     return None
 
 
@@ -148,6 +161,21 @@ def _from_apollo(sel: Selector, meta: _Meta) -> None:
     meta.modified = meta.modified or parse_time(entry.get("lastModifiedDate"))
 
 
+def _from_app_state(state: dict[str, Any] | None, meta: _Meta) -> None:
+    """The newer frontend keeps the article under /graph-api/<lang>/content/article/<id>."""
+    content = state_content(state, "article", meta.article_id) if (
+        state and meta.article_id) else None
+    if not content:
+        return
+    meta.sources.append("app-state")
+    if isinstance(content.get("text"), str) and content["text"].strip():
+        meta.body_html = meta.body_html or content["text"]
+    meta.url = meta.url or blog_url(content, "") or None
+    meta.title = meta.title or content.get("title")
+    meta.published = meta.published or parse_time(content.get("firstPublicationDate"))
+    meta.modified = meta.modified or parse_time(content.get("lastModifiedDate"))
+
+
 def _from_json_ld(sel: Selector, meta: _Meta) -> None:
     for obj in json_ld_objects(sel):
         if obj.get("@type") not in ("NewsArticle", "Article", "ReportageNewsArticle"):
@@ -169,7 +197,7 @@ def _body_blocks(sel: Selector, meta: _Meta) -> tuple[list[etree._Element], str]
     if meta.body_html:
         blocks = parse_fragment(meta.body_html)
         if blocks:
-            return blocks, "apollo"
+            return blocks, "apollo" if "apollo" in meta.sources else "app-state"
     rich = sel.css("article div.rich-text, div.rich-text")
     if rich:
         return list(rich[0].root), "dom"
@@ -300,12 +328,20 @@ def _sections(blocks: list[_Block], lead_headline: str, base: str) -> list[Secti
 
 
 def extract(page: str, url: str, selector: Selector | None = None) -> Article:
-    """Read a DW article page into an Article; ExtractError when no body is found."""
+    """Read a DW article or live blog page into an Article; ExtractError when there is
+    no body."""
     # not `selector or ...`: a Selector's truth value serializes the whole document
     sel = selector if selector is not None else Selector(text=page, type="html")
+    state = app_state(sel) if "__APP_STATE__" in page else None
+    live_id = live_blog_id(url, sel)
+    if live_id:
+        if not TRUNCATION_END_RE.search(page[-8192:]):
+            raise ExtractError(f"{url}: page is truncated (no </html> at the end)")
+        return extract_live(url, sel, live_id, state)
     id_match = ARTICLE_ID_RE.search(url)
     meta = _Meta(article_id=id_match.group(1) if id_match else None)
     _from_apollo(sel, meta)
+    _from_app_state(state, meta)
     _from_json_ld(sel, meta)
     blocks, source = _body_blocks(sel, meta)
     if not blocks:
