@@ -15,7 +15,7 @@ def test_inspect_a_saved_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     page.write_text(render_page(SECOND, "https://www.dw.com", noise=3), encoding="utf-8")
     assert main(["inspect", str(page)]) == 0
     out = capsys.readouterr().out
-    assert "profile:  dw (from apollo)" in out
+    assert "profile:  dw (from apollo; auto: the page's canonical URL is a dw.com" in out
     assert "article:  a-70000001" in out
     assert "sections: 4" in out
     assert "Kiew meldet Geländegewinne bei Saporischschja (lead)" in out
