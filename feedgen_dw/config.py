@@ -28,7 +28,9 @@ SETTING_KEYS = {
     "stop_after", "lock_timeout", "workers",
 }
 TOP_KEYS = {"database", "output_dir", "base_url", "feeds", "websub_hub"} | SETTING_KEYS
-FEED_KEYS = {"url", "site", "title", "interval", "max_items", "on_edit"} | SETTING_KEYS
+FEED_KEYS = {
+    "url", "follow", "match", "site", "title", "interval", "max_items", "on_edit",
+} | SETTING_KEYS
 
 T = TypeVar("T")
 
@@ -60,6 +62,8 @@ class FeedConfig:
     max_items: int = 100
     on_edit: EditPolicy = EditPolicy.UPDATE
     settings: Settings = field(default_factory=Settings)
+    follow: bool = False  # `url` is an index (topic page or feed) of the articles to poll
+    match: str | None = None  # regex on the index's titles
 
     @property
     def jitter(self) -> float:
@@ -194,8 +198,18 @@ def _feed(name: object, data: object, defaults: Settings) -> FeedConfig:
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where}: expected a mapping with at least 'url', got {data!r}")
     _check_keys(data, FEED_KEYS, f"{where}.")
-    if "url" not in data:
-        raise ConfigError(f"{where}.url: missing (the article to poll)")
+    if "url" not in data and "follow" not in data:
+        raise ConfigError(f"{where}.url: missing (the article to poll, or follow: an index)")
+    if "url" in data and "follow" in data:
+        raise ConfigError(f"{where}: give either url (one article) or follow (an index)")
+    if "match" in data and "follow" not in data:
+        raise ConfigError(f"{where}.match: only goes with follow")
+    match = _optional(data, "match", None, lambda v: _typed(v, str, f"{where}.match", "a regex"))
+    if match is not None:
+        try:
+            re.compile(match)
+        except re.error as exc:
+            raise ConfigError(f"{where}.match: not a regular expression ({exc})") from None
     site = _optional(data, "site", "dw", lambda v: _typed(v, str, f"{where}.site", "a string"))
     if site not in SITES:
         raise ConfigError(f"{where}.site: expected one of {', '.join(SITES)}, got {site!r}")
@@ -212,7 +226,8 @@ def _feed(name: object, data: object, defaults: Settings) -> FeedConfig:
         raise ConfigError(f"{where}.on_edit: expected one of {choices}, got {on_edit!r}") from None
     return FeedConfig(
         name=name,
-        url=check_url(data["url"], f"{where}.url"),
+        url=check_url(data["url"], f"{where}.url") if "url" in data else check_url(
+            data["follow"], f"{where}.follow"),
         site=site,
         title=_optional(data, "title", None, lambda v: _typed(v, str, f"{where}.title", "text")),
         interval=_optional(
@@ -221,6 +236,8 @@ def _feed(name: object, data: object, defaults: Settings) -> FeedConfig:
         max_items=max_items,
         on_edit=policy,
         settings=_settings(data, defaults, f"{where}."),
+        follow="follow" in data,
+        match=match,
     )
 
 

@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_.:-]+)""", re.I)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+FEED_TYPES = ("application/rss+xml", "application/rdf+xml", "application/atom+xml",
+              "application/xml", "text/xml")
 # A Retry-After longer than this is not waited out inside a poll: the poll fails and the
 # daemon schedules the next one after it instead.
 MAX_RETRY_AFTER = 60.0
@@ -138,7 +140,7 @@ class Fetcher:
 
     def get(
         self, url: str, settings: FetchSettings | None = None,
-        validators: Validators | None = None,
+        validators: Validators | None = None, feeds_too: bool = False,
     ) -> FetchResult:
         """GET `url`, following redirects; FetchError names the URL and the status or cause."""
         settings = settings or FetchSettings()
@@ -152,7 +154,7 @@ class Fetcher:
             with self.session.get(
                 url, headers=headers, timeout=(timeout, timeout), stream=True
             ) as response:
-                return self._result(url, response, settings)
+                return self._result(url, response, settings, feeds_too)
         except _RetryAfterTooLong as exc:
             raise FetchError(f"{url}: HTTP 429/503 with Retry-After {exc.seconds:g}s",
                              url=url, retry_after=exc.seconds) from None
@@ -178,7 +180,8 @@ class Fetcher:
             raise FetchError(f"{url}: bad response ({exc})", url=url) from None
 
     def _result(
-        self, url: str, response: requests.Response, settings: FetchSettings
+        self, url: str, response: requests.Response, settings: FetchSettings,
+        feeds_too: bool = False,
     ) -> FetchResult:
         permanent = None
         if response.history and all(r.status_code in (301, 308) for r in response.history):
@@ -191,7 +194,8 @@ class Fetcher:
                 url=url, status=response.status_code, retry_after=_retry_after(response),
             )
         ctype = response.headers.get("Content-Type", "text/html")
-        if ctype.split(";")[0].strip().lower() not in HTML_TYPES:
+        allowed = HTML_TYPES + FEED_TYPES if feeds_too else HTML_TYPES
+        if ctype.split(";")[0].strip().lower() not in allowed:
             raise FetchError(f"{url}: not an HTML page (Content-Type: {ctype})",
                              url=url, status=response.status_code)
         body = self._read_capped(response, url, settings.max_bytes)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from feedgen_dw.config import FeedConfig
@@ -16,12 +16,13 @@ from feedgen_dw.diff import diff_article
 from feedgen_dw.errors import ExtractError, FeedgenDwError, FetchError
 from feedgen_dw.extract import extract_page
 from feedgen_dw.fetch import Fetcher, FetchResult, FetchSettings, Validators
-from feedgen_dw.model import FeedMeta, PollResult
+from feedgen_dw.follow import index_links
+from feedgen_dw.model import ArticleState, DiffResult, FeedMeta, PollResult
 from feedgen_dw.output import write_if_changed
 from feedgen_dw.pages import FeedSummary, render_index, render_opml
 from feedgen_dw.push import ping_hub
 from feedgen_dw.render import FORMATS, feed_url, render
-from feedgen_dw.store import HttpState, Store
+from feedgen_dw.store import FeedStatus, HttpState, Store
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +99,7 @@ def write_site(feeds: Sequence[FeedConfig], store: Store, output: Output) -> Non
 
 
 def _fetch(feed: FeedConfig, fetcher: Fetcher, http: HttpState, known: bool) -> FetchResult:
-    settings = FetchSettings(timeout=feed.settings.timeout, user_agent=feed.settings.user_agent,
-                             max_bytes=feed.settings.max_bytes)
+    settings = _fetch_settings(feed)
     # validators only help when there is a state to fall back on
     validators = Validators(http.etag, http.last_modified) if known else None
     url = http.fetch_url or feed.url
@@ -112,6 +112,71 @@ def _fetch(feed: FeedConfig, fetcher: Fetcher, http: HttpState, known: bool) -> 
         return fetcher.get(feed.url, settings, validators)
 
 
+def _fetch_settings(feed: FeedConfig) -> FetchSettings:
+    return FetchSettings(timeout=feed.settings.timeout, user_agent=feed.settings.user_agent,
+                         max_bytes=feed.settings.max_bytes)
+
+
+def _diff(feed: FeedConfig, store: Store, page: FetchResult, now: datetime,
+          ) -> tuple[ArticleState, DiffResult, bool]:
+    """Extract and decide one fetched article: (state, diff, state changed)."""
+    article = extract_page(page.text, page.url, feed.site)
+    prev = store.load_article(feed.name, article.article_id)
+    try:
+        diff = diff_article(prev, article, now, feed.on_edit)
+    except ExtractError as exc:
+        raise ExtractError(f"{page.url}: {exc}") from None
+    return diff.state, diff, diff.state != prev or prev is None
+
+
+def _poll_one(feed: FeedConfig, store: Store, fetcher: Fetcher, status: FeedStatus,
+              now: datetime, result: PollResult) -> bool:
+    """A feed of one article; True when its state changed."""
+    # state of an earlier url in the config does not apply to this one
+    http = status.http if status.http.config_url == feed.url else HttpState()
+    page = _fetch(feed, fetcher, http, store.has_articles(feed.name))
+    result.url = page.url
+    if page.not_modified:
+        result.not_modified = True
+        store.save_poll(feed.name, [], now)
+        return False
+    state, diff, changed = _diff(feed, store, page, now)
+    new_http = HttpState(config_url=feed.url, fetch_url=page.permanent_url,
+                         etag=page.validators.etag, last_modified=page.validators.last_modified)
+    store.save_poll(feed.name, [state] if changed else [], now, http=new_http,
+                    changed=diff.feed_changed or bool(diff.new))
+    result.new, result.changed, result.removed = len(diff.new), len(diff.changed), len(
+        diff.removed)
+    return changed
+
+
+def _poll_followed(feed: FeedConfig, store: Store, fetcher: Fetcher, now: datetime,
+                   result: PollResult) -> bool:
+    """A followed index: the newest matching article, and every earlier one that changed
+    within stop_after, into one feed; True when any state changed."""
+    index = fetcher.get(feed.url, _fetch_settings(feed), feeds_too=True)
+    links = index_links(index.text, index.url, feed.match)
+    since = now - timedelta(seconds=feed.settings.stop_after)
+    urls = [links[0].url] + [url for _, url in store.recent_articles(feed.name, since)]
+    states, changed_any, polled = [], False, set()
+    for url in urls:
+        page = fetcher.get(url, _fetch_settings(feed))
+        state, diff, changed = _diff(feed, store, page, now)
+        if state.article_id in polled:
+            continue  # the index's article was also among the recent ones
+        polled.add(state.article_id)
+        if changed:
+            states.append(state)
+            changed_any = True
+        result.new += len(diff.new)
+        result.changed += len(diff.changed)
+        result.removed += len(diff.removed)
+    # one transaction for all of them: a failure above leaves every article as it was
+    store.save_poll(feed.name, states, now, changed=result.new + result.changed > 0)
+    result.url = links[0].url
+    return changed_any
+
+
 def poll_feed(
     feed: FeedConfig, store: Store, fetcher: Fetcher, output: Output, clock: Clock = utc_now
 ) -> PollResult:
@@ -121,31 +186,10 @@ def poll_feed(
     result = PollResult(feed=feed.name, ok=False, url=feed.url)
     try:
         status = store.status(feed.name)
-        # state of an earlier url in the config does not apply to this one
-        http = status.http if status.http.config_url == feed.url else HttpState()
-        known = store.has_articles(feed.name)
-        page = _fetch(feed, fetcher, http, known)
-        result.url = page.url
-        state_changed = False
-        if page.not_modified:
-            result.not_modified = True
-            store.save_poll(feed.name, [], now)
+        if feed.follow:
+            state_changed = _poll_followed(feed, store, fetcher, now, result)
         else:
-            article = extract_page(page.text, page.url, feed.site)
-            prev = store.load_article(feed.name, article.article_id)
-            try:
-                diff = diff_article(prev, article, now, feed.on_edit)
-            except ExtractError as exc:
-                raise ExtractError(f"{page.url}: {exc}") from None
-            state_changed = diff.state != prev
-            new_http = HttpState(
-                config_url=feed.url, fetch_url=page.permanent_url,
-                etag=page.validators.etag, last_modified=page.validators.last_modified,
-            )
-            store.save_poll(feed.name, [diff.state] if state_changed else [], now,
-                            http=new_http, changed=diff.feed_changed or prev is None)
-            result.new, result.changed = len(diff.new), len(diff.changed)
-            result.removed = len(diff.removed)
+            state_changed = _poll_one(feed, store, fetcher, status, now, result)
         files_missing = any(not p.exists() for p in feed_paths(output, feed.name).values())
         if state_changed or files_missing or status.failures or status.render_pending:
             result.written = write_feed_files(feed, store, output)

@@ -112,6 +112,8 @@ class Store(Protocol):
 
     def has_articles(self, feed: str) -> bool: ...
 
+    def recent_articles(self, feed: str, since: datetime) -> list[tuple[str, str]]: ...
+
     def save_poll(
         self, feed: str, articles: Sequence[ArticleState], now: datetime,
         http: HttpState | None = None, changed: bool = False,
@@ -221,6 +223,15 @@ class SQLiteStore:
             "SELECT * FROM articles WHERE feed=? AND article_id=?", (feed, article_id)
         ).fetchone()
         return self._article(row) if row else None
+
+    def recent_articles(self, feed: str, since: datetime) -> list[tuple[str, str]]:
+        """(article id, url) of the feed's articles changed at or after `since`, newest
+        first seen first."""
+        rows = self._db.execute(
+            "SELECT article_id, url FROM articles WHERE feed=? AND last_changed >= ? "
+            "ORDER BY first_seen DESC, article_id", (feed, _ts(since)),
+        ).fetchall()
+        return [(r["article_id"], r["url"]) for r in rows]
 
     def has_articles(self, feed: str) -> bool:
         """True once a poll of the feed has stored an article (cheap: no sections loaded)."""

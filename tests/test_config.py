@@ -30,7 +30,8 @@ def test_shipped_config_loads_into_typed_objects() -> None:
     assert feed.interval == 300.0
     assert feed.max_items == 100
     assert feed.on_edit is EditPolicy.UPDATE
-    assert "/a-" in feed.url
+    assert feed.follow and feed.match == "^Ukraine aktuell"
+    assert feed.url == "https://www.dw.com/de/krieg-in-der-ukraine/t-60978725"
 
 
 def test_defaults_and_relative_paths(tmp_path: Path) -> None:
@@ -55,6 +56,9 @@ def test_defaults_and_relative_paths(tmp_path: Path) -> None:
         ("feeds:\n  x:\n    url: http://a/a-1\n    max_items: yes\n", "x.max_items: expected"),
         ("feeds:\n  x:\n    url: http://a/a-1\n    on_edit: nuke\n", "feeds.x.on_edit: expected"),
         ("feeds:\n  x:\n    url: http://a/a-1\n    site: zdf\n", "feeds.x.site: expected"),
+        ("feeds:\n  x:\n    url: http://a/a-1\n    follow: http://a/t-1\n", "either url"),
+        ("feeds:\n  x:\n    url: http://a/a-1\n    match: x\n", "x.match: only goes with"),
+        ("feeds:\n  x:\n    follow: http://a/t-1\n    match: '('\n", "not a regular"),
         ("feeds:\n  ../x:\n    url: http://a/a-1\n", "feeds.../x: a feed name must match"),
         ("feeds:\n  x:\n    url: http://a/a-1\n  x:\n    url: http://b/a-2\n", "duplicate key 'x'"),
         ("base_url: nope\nfeeds:\n  x:\n    url: http://a/a-1\n", "base_url: expected an http"),
