@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from feedgen_dw import __version__
-from feedgen_dw.config import Config, load_config
+from feedgen_dw.config import Config, builtin_profiles, load_config
 from feedgen_dw.diff import first_key
 from feedgen_dw.errors import ConfigError, FeedgenDwError
 from feedgen_dw.extract import extract_page
@@ -75,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
         "inspect", parents=[common], help="show what a page extracts to (no state touched)"
     )
     inspect.add_argument("source", help="a URL or a saved HTML file")
-    inspect.add_argument("--site", default="auto", help="site profile (default: auto)")
+    inspect.add_argument("--site", default="auto",
+                         help="dw, liveblog, a shipped profile such as br24, or auto (default)")
     inspect.add_argument("--url", help="the page's URL, when SOURCE is a file")
     return parser
 
@@ -170,7 +171,8 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise FeedgenDwError(f"{path}: cannot read ({exc.strerror or exc})") from None
         url = args.url or path.resolve().as_uri()
-    article = extract_page(text, url, args.site)
+    profiles = builtin_profiles()
+    article = extract_page(text, url, args.site, profiles.get(args.site))
     print(f"profile:  {article.profile} (from {article.source}; {article.reason})")
     print(f"article:  {article.article_id}  {article.url}")
     print(f"title:    {article.title}")
@@ -215,3 +217,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `feedgen-dw inspect ... | head`
+        return EXIT_OK

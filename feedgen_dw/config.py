@@ -13,6 +13,7 @@ import yaml
 
 from feedgen_dw import DEFAULT_USER_AGENT
 from feedgen_dw.errors import ConfigError
+from feedgen_dw.extract.custom import Profile
 from feedgen_dw.model import EditPolicy
 
 FEED_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -27,7 +28,10 @@ SETTING_KEYS = {
     "timeout", "user_agent", "max_bytes", "jitter", "quiet_after", "quiet_interval",
     "stop_after", "lock_timeout", "workers",
 }
-TOP_KEYS = {"database", "output_dir", "base_url", "feeds", "websub_hub"} | SETTING_KEYS
+TOP_KEYS = {"database", "output_dir", "base_url", "feeds", "websub_hub", "profiles"} | SETTING_KEYS
+PROFILE_KEYS = {"entries", "split", "title", "title_strip", "time", "time_format", "day",
+                "timezone", "drop"}
+BUILTIN_PROFILES = Path(__file__).parent / "profiles"
 FEED_KEYS = {
     "url", "follow", "match", "site", "title", "interval", "max_items", "on_edit",
 } | SETTING_KEYS
@@ -64,6 +68,7 @@ class FeedConfig:
     settings: Settings = field(default_factory=Settings)
     follow: bool = False  # `url` is an index (topic page or feed) of the articles to poll
     match: str | None = None  # regex on the index's titles
+    profile: Profile | None = None  # when `site` names a user profile
 
     @property
     def jitter(self) -> float:
@@ -189,7 +194,69 @@ def _optional(data: Mapping[str, Any], key: str, default: T, conv: Callable[[Any
     return conv(data[key]) if key in data and data[key] is not None else default
 
 
-def _feed(name: object, data: object, defaults: Settings) -> FeedConfig:
+def _css(value: object, where: str) -> str:
+    from parsel import Selector
+
+    text = _typed(value, str, where, "a CSS selector")
+    try:
+        Selector(text="<html></html>", type="html").css(text)
+    except Exception as exc:  # cssselect raises several types for bad selectors
+        raise ConfigError(f"{where}: not a valid CSS selector ({exc})") from None
+    return text
+
+
+def _regex(value: object, where: str) -> str:
+    text = _typed(value, str, where, "a regular expression")
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise ConfigError(f"{where}: not a regular expression ({exc})") from None
+    return text
+
+
+def _profile(name: object, data: object, where: str) -> Profile:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not isinstance(name, str) or not FEED_NAME_RE.match(name):
+        raise ConfigError(f"{where}: a profile name must match [a-z0-9][a-z0-9._-]*")
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: expected a mapping with at least 'entries'")
+    _check_keys(data, PROFILE_KEYS, f"{where}.")
+    if "entries" not in data:
+        raise ConfigError(f"{where}.entries: missing (a CSS selector for the entries)")
+    split = data.get("split", "element")
+    if split not in ("element", "heading"):
+        raise ConfigError(f"{where}.split: expected element or heading, got {split!r}")
+    zone = _typed(data.get("timezone", "Europe/Berlin"), str, f"{where}.timezone", "a zone")
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where}.timezone: unknown time zone {zone!r}") from None
+    drop = data.get("drop", [])
+    if not isinstance(drop, list):
+        raise ConfigError(f"{where}.drop: expected a list of CSS selectors")
+    opt_css = {k: _css(data[k], f"{where}.{k}") for k in ("title", "time") if k in data}
+    opt_re = {k: _regex(data[k], f"{where}.{k}") for k in ("title_strip", "time_format", "day")
+              if k in data}
+    return Profile(
+        name=name, entries=_css(data["entries"], f"{where}.entries"), split=split, timezone=zone,
+        drop=tuple(_css(d, f"{where}.drop[{n}]") for n, d in enumerate(drop)),
+        **opt_css, **opt_re,
+    )
+
+
+def builtin_profiles() -> dict[str, Profile]:
+    """The profiles shipped in feedgen_dw/profiles/*.yaml."""
+    profiles: dict[str, Profile] = {}
+    for path in sorted(BUILTIN_PROFILES.glob("*.yaml")):
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+        for name, spec in (data or {}).items():
+            profiles[name] = _profile(name, spec, f"{path.name}: {name}")
+    return profiles
+
+
+def _feed(name: object, data: object, defaults: Settings,
+          profiles: Mapping[str, Profile] | None = None) -> FeedConfig:
     where = f"feeds.{name}"
     if not isinstance(name, str) or not FEED_NAME_RE.match(name):
         raise ConfigError(
@@ -211,8 +278,10 @@ def _feed(name: object, data: object, defaults: Settings) -> FeedConfig:
         except re.error as exc:
             raise ConfigError(f"{where}.match: not a regular expression ({exc})") from None
     site = _optional(data, "site", "dw", lambda v: _typed(v, str, f"{where}.site", "a string"))
-    if site not in SITES:
-        raise ConfigError(f"{where}.site: expected one of {', '.join(SITES)}, got {site!r}")
+    profiles = profiles or {}
+    if site not in SITES and site not in profiles:
+        choices = ", ".join([*SITES, *sorted(profiles)])
+        raise ConfigError(f"{where}.site: expected one of {choices}, got {site!r}")
     max_items = _optional(
         data, "max_items", 100, lambda v: _typed(v, int, f"{where}.max_items", "an integer")
     )
@@ -238,6 +307,7 @@ def _feed(name: object, data: object, defaults: Settings) -> FeedConfig:
         settings=_settings(data, defaults, f"{where}."),
         follow="follow" in data,
         match=match,
+        profile=profiles.get(site) if site not in SITES else None,
     )
 
 
@@ -256,7 +326,15 @@ def parse_config(data: object, path: Path) -> Config:
     if not isinstance(feeds_data, Mapping) or not feeds_data:
         raise ConfigError("feeds: expected a mapping of feed names to feeds, with at least one")
     settings = _settings(data, Settings(), "")
-    feeds = tuple(_feed(name, feed, settings) for name, feed in feeds_data.items())
+    profiles = builtin_profiles()
+    user_profiles = data.get("profiles") or {}
+    if not isinstance(user_profiles, Mapping):
+        raise ConfigError("profiles: expected a mapping of profile names to profiles")
+    for pname, spec in user_profiles.items():
+        if pname in SITES:
+            raise ConfigError(f"profiles.{pname}: the name of a built-in site")
+        profiles[pname] = _profile(pname, spec, f"profiles.{pname}")
+    feeds = tuple(_feed(name, feed, settings, profiles) for name, feed in feeds_data.items())
     hub = data.get("websub_hub")
     return Config(
         path=path,

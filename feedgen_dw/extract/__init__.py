@@ -8,6 +8,7 @@ from parsel import Selector
 
 from feedgen_dw.errors import ExtractError
 from feedgen_dw.extract import dw, liveblog
+from feedgen_dw.extract.custom import Profile, extract_custom
 from feedgen_dw.extract.html import XML_INVALID
 from feedgen_dw.model import Article
 
@@ -29,13 +30,17 @@ def pick_profile(site: str, url: str, selector: Selector) -> tuple[str, str]:
                        "(no DW article, no schema.org LiveBlogPosting)")
 
 
-def extract_page(page: str, url: str, site: str = "dw") -> Article:
+def extract_page(page: str, url: str, site: str = "dw",
+                 profile: Profile | None = None) -> Article:
     """Parse `page` (fetched from `url`) once and extract it with the right profile."""
     try:
         selector = Selector(text=page, type="html")  # parsel would read a JSON body as JSON
     except UnicodeEncodeError:
         page = XML_INVALID.sub("", page)  # lone surrogates (from bad input) stop lxml
         selector = Selector(text=page, type="html")
+    if profile is not None:
+        custom = extract_custom(page, url, selector, profile)
+        return replace(custom, reason=f"site: {profile.name}, a profile of selectors")
     name, reason = pick_profile(site, url, selector)
     article: Article = PROFILES[name].extract(page, url, selector)
     return replace(article, reason=reason)

@@ -1,0 +1,186 @@
+"""User profiles: a site described with CSS selectors in the config (`profiles:`).
+
+Entries are either elements (`split: element`: one entry per match) or headings
+(`split: heading`: the heading and its following siblings up to the next heading). When
+a page gives only clock times ("12.31 Uhr"), they are combined with the page's date (or
+the day heading above the entry) in the profile's timezone (Europe/Berlin unless told),
+and a time later than the one above it on a newest-first page means the day before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from copy import deepcopy
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from lxml import etree
+from parsel import Selector
+
+from feedgen_dw.errors import ExtractError
+from feedgen_dw.extract.html import (
+    clean_url,
+    first_words,
+    normalize_space,
+    quick_text,
+    sanitize_with_text,
+    to_uri,
+)
+from feedgen_dw.extract.structured import json_ld_objects, parse_time
+from feedgen_dw.model import Article, Section
+
+MONTHS = {m: n for n, names in enumerate([
+    ("januar", "january", "jan"), ("februar", "february", "feb"), ("märz", "march", "mar"),
+    ("april", "apr"), ("mai", "may"), ("juni", "june", "jun"), ("juli", "july", "jul"),
+    ("august", "aug"), ("september", "sep", "sept"), ("oktober", "october", "okt", "oct"),
+    ("november", "nov"), ("dezember", "december", "dez", "dec")], start=1) for m in names}
+DEFAULT_TIME = r"(?P<hour>\d{1,2})[.:](?P<minute>\d{2})"
+DEFAULT_DAY = r"(?P<day>\d{1,2})\.?\s+(?P<month>[A-Za-zäÄ]+)\s+(?P<year>\d{4})"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A site described by selectors; validated when the config is loaded."""
+
+    name: str
+    entries: str
+    split: str = "element"  # element | heading
+    title: str | None = None  # CSS inside an entry; headings are their own title
+    title_strip: str | None = None  # regex removed from titles (e.g. a time prefix)
+    time: str | None = None  # CSS inside an entry whose text (or datetime) holds the time
+    time_format: str = DEFAULT_TIME  # regex: hour, minute (day, month, year optional)
+    day: str | None = None  # regex on headings that separate days (not entries)
+    timezone: str = "Europe/Berlin"
+    drop: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _page_date(sel: Selector, zone: ZoneInfo) -> date | None:
+    for obj in json_ld_objects(sel):
+        for key in ("dateModified", "datePublished"):
+            when = parse_time(obj.get(key))
+            if when:
+                return when.astimezone(zone).date()
+    for value in sel.css("time::attr(datetime)").getall():
+        when = parse_time(value)
+        if when:
+            return when.astimezone(zone).date()
+    return None
+
+
+def _day(text: str, pattern: str) -> date | None:
+    found = re.search(pattern, text)
+    if not found:
+        return None
+    parts = found.groupdict()
+    month = parts.get("month") or ""
+    number = int(month) if month.isdigit() else MONTHS.get(month.lower())
+    try:
+        return date(int(parts["year"]), int(number or 0), int(parts["day"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _entries(sel: Selector, profile: Profile) -> list[tuple[etree._Element, list[etree._Element]]]:
+    """(title element or None, content elements) per entry, in page order."""
+    matched = sel.css(profile.entries)
+    if profile.split == "element":
+        return [(m.root, [m.root]) for m in matched]
+    groups: list[tuple[etree._Element, list[etree._Element]]] = []
+    headings = {id(m.root) for m in matched}
+    for heading in (m.root for m in matched):
+        body = []
+        node = heading.getnext()
+        while node is not None and id(node) not in headings:
+            body.append(node)
+            node = node.getnext()
+        groups.append((heading, body))
+    return groups
+
+
+def _without(element: etree._Element, profile: Profile) -> etree._Element:
+    """A copy of an entry without its title and time elements (they are shown apart)."""
+    copy = deepcopy(element)
+    for selector in (profile.title, profile.time):
+        if not selector:
+            continue
+        for node in Selector(root=copy).css(selector):
+            parent = node.root.getparent()
+            if parent is not None and node.root is not copy:
+                parent.remove(node.root)
+    return copy
+
+
+def extract_custom(page: str, url: str, sel: Selector, profile: Profile) -> Article:
+    """Read `page` with a user profile."""
+    zone = ZoneInfo(profile.timezone)
+    for selector in profile.drop:
+        for node in sel.css(selector):
+            parent = node.root.getparent()
+            if parent is not None:
+                parent.remove(node.root)
+    canonical = clean_url(sel.css('link[rel="canonical"]::attr(href)').get() or url, url)
+    canonical = canonical or to_uri(url)
+    current_day = _page_date(sel, zone)
+    previous: datetime | None = None
+    sections = []
+    used: set[str] = set()
+    for head, body in _entries(sel, profile):
+        head_text = quick_text(head)
+        if profile.day and re.search(profile.day, head_text):
+            current_day = _day(head_text, profile.day) or _day(head_text, DEFAULT_DAY)
+            previous = None
+            continue
+        entry = Selector(root=head) if profile.split == "element" else None
+        title = head_text
+        if entry is not None and profile.title:
+            found_title = entry.css(profile.title)
+            title = normalize_space(found_title[0].xpath("string()").get() or "") if (
+                found_title) else ""
+        time_text = head_text
+        if entry is not None and profile.time:
+            found_time = entry.css(profile.time)
+            time_text = (found_time[0].attrib.get("datetime") or quick_text(found_time[0].root)
+                         ) if found_time else ""
+        published = parse_time(time_text) if "T" in time_text else None
+        if published is None and current_day is not None:
+            found = re.search(profile.time_format, time_text)
+            if found:
+                groups = found.groupdict()
+                day = current_day
+                if groups.get("day") and groups.get("month"):
+                    day = _day(time_text, profile.time_format) or day
+                local = datetime(day.year, day.month, day.day, int(groups["hour"]),
+                                 int(groups["minute"]), tzinfo=zone)
+                if previous is not None and local > previous:
+                    local -= timedelta(days=1)  # newest first: later than the one above
+                published = local
+        if published is not None:
+            previous = published.astimezone(zone)
+            published = parse_time(published.isoformat())
+        if profile.title_strip:
+            title = normalize_space(re.sub(profile.title_strip, "", title))
+        content = body if entry is None else [_without(head, profile)]
+        html, text = sanitize_with_text(content, canonical)
+        title = title or first_words(text) or "…"
+        own_id = head.get("id") if entry is not None else None
+        basis = own_id or f"{published}|{title if not published else ''}"
+        key = "e-" + hashlib.sha256(basis.encode()).hexdigest()[:12]
+        while key in used:
+            key += "x"
+        used.add(key)
+        sections.append(Section(headline=title, html=html, text=text, published=published,
+                                source_key=key))
+    if not sections:
+        raise ExtractError(f"{url}: extraction found nothing: no entries for profile "
+                           f"{profile.name!r} ({profile.entries})")
+    title = normalize_space(sel.css("h1").xpath("string()").get() or
+                            sel.css("title::text").get() or canonical)
+    digest = hashlib.sha256(urlsplit(canonical).path.encode()).hexdigest()[:12]
+    return Article(
+        article_id=f"u-{digest}", host=urlsplit(canonical).hostname or "localhost",
+        url=canonical, title=title, feed_title=title, language=sel.xpath("/html/@lang").get(),
+        sections=tuple(sections), profile=profile.name, source="selectors",
+    )
