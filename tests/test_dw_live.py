@@ -92,3 +92,21 @@ def test_missing_fields_degrade_instead_of_failing() -> None:
     assert [(s.headline, s.published, s.source_key) for s in article.sections] == [
         ("Nur Text, kein Titel, keine Zeit.", None, "post-1"), ("Nur ein Titel", None, "post-2")]
     assert article.article_id == "live-5" and article.source == "app-state"
+
+
+def test_article_of_the_newer_frontend_from_app_state() -> None:
+    import json
+
+    text = ("<p>Die Spitzenmeldung des Tages.</p><h2>Zweiter Abschnitt</h2>"
+            "<p>Mehr dazu hier.</p><p>se/mak (afp, rtr)</p>")
+    state = {"/graph-api/de/content/article/70000009": {"data": {"content": {
+        "id": 70000009, "title": "Ukraine aktuell: Neue Oberfläche", "text": text,
+        "canonicalUrl": "https://www.dw.com/de/neu/a-70000009",
+        "firstPublicationDate": "2026-11-24T05:00:00.000Z"}}}}
+    page = (f"<html lang=\"de\"><body><main></main><script>window.__APP_STATE__="
+            f"{json.dumps(state)};</script></body></html>")
+    article = extract_page(page, "https://www.dw.com/de/neu/a-70000009", "auto")
+    assert (article.source, article.article_id) == ("app-state", "a-70000009")
+    assert [(s.headline, s.text) for s in article.sections] == [
+        ("Neue Oberfläche", "Die Spitzenmeldung des Tages."),
+        ("Zweiter Abschnitt", "Mehr dazu hier.")]

@@ -36,6 +36,23 @@ REAL = [
 ]
 
 
+# the last (oldest) update of each page: (headline, time UTC)
+LAST = {
+    "corkbeo": ("'Circuit breaker' plan - NPHET vs Government", "2020-10-06 07:44"),
+    "express": ("Meghan Markle shows true colours with tragic blog post about dad Thomas Markle",
+                "2024-07-18 06:06"),
+    "guardian": ("Volodymyr Zelenskiy has said that he discussed “a coalition of jets” in …",
+                 "2023-05-15 11:50"),
+    "independent": ("England are preparing to face Australia in the Women’s World Cup "
+                    "semi-finals, …", "2023-08-14 04:15"),
+    "mirror": ("UK police braced for 'at least 15' protests over the weekend", "2024-08-02 17:42"),
+    "ndtv": ("IND vs SL Live Score: Expensive over!", "2023-11-02 10:30"),
+    "repubblica": ("Israele: “Colpite due cellule terroristiche in Libano”", "2023-11-01 23:30"),
+    "timesofindia": ("18:16(IST) Ambati Rayudu's much-awaited comeback will be a shot in the arm "
+                     "for an under-pressure Chennai Su", "2020-10-02 12:46"),
+}
+
+
 @pytest.mark.parametrize(("name", "source", "count", "headline", "when"), REAL,
                          ids=[r[0].split("_")[0] for r in REAL])
 def test_real_live_blogs(name: str, source: str, count: int, headline: str, when: str) -> None:
@@ -46,6 +63,9 @@ def test_real_live_blogs(name: str, source: str, count: int, headline: str, when
     first = article.sections[0]
     assert first.headline == headline
     assert first.published is not None and f"{first.published:%Y-%m-%d %H:%M}" == when
+    last = article.sections[-1]
+    assert last.published is not None
+    assert (last.headline, f"{last.published:%Y-%m-%d %H:%M}") == LAST[name.split("_")[0]]
     keys = [s.source_key for s in article.sections]
     assert len(set(keys)) == len(keys)
     assert all(s.headline.strip() for s in article.sections)
