@@ -21,10 +21,12 @@ from feedgen_dw.model import ArticleState, DiffResult, FeedMeta, PollResult
 from feedgen_dw.output import write_if_changed
 from feedgen_dw.pages import FeedSummary, render_index, render_opml
 from feedgen_dw.push import ping_hub
-from feedgen_dw.render import FORMATS, feed_url, render
+from feedgen_dw.render import FORMATS, STYLESHEET, feed_url, render
 from feedgen_dw.store import FeedStatus, HttpState, Store
 
 log = logging.getLogger(__name__)
+
+STYLESHEET_BYTES = (Path(__file__).parent / "static" / STYLESHEET).read_bytes()
 
 Clock = Callable[[], datetime]
 
@@ -95,6 +97,7 @@ def write_site(feeds: Sequence[FeedConfig], store: Store, output: Output) -> Non
             items=min(store.item_count(feed.name), feed.max_items),
         ))
     write_if_changed(output.directory / "index.html", render_index(summaries, output.base_url))
+    write_if_changed(output.directory / STYLESHEET, STYLESHEET_BYTES)
     write_if_changed(output.directory / "feeds.opml", render_opml(summaries, output.base_url))
 
 

@@ -24,15 +24,23 @@ from feedgen_dw.model import FeedItem, FeedMeta
 # A fixed time for a feed without items, so even that renders deterministically.
 EMPTY_FEED_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 FORMATS = ("atom", "rss", "json")
+STYLESHEET = "feed.xsl"  # written next to the feeds; readers ignore it, browsers apply it
+STYLESHEET_PI = f'type="text/xsl" href="{STYLESHEET}"'
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 
 
 class _FeedLinks(BaseExtension):  # type: ignore[misc]
-    """feedgen writes only the self link into RSS; a WebSub hub link must be there too."""
+    """feedgen writes only the self link into RSS; a WebSub hub link must be there too.
+    Both formats get the stylesheet that makes them readable in a browser."""
 
     hub: str | None = None
 
+    def extend_atom(self, feed: Any) -> Any:
+        feed.addprevious(etree.ProcessingInstruction("xml-stylesheet", STYLESHEET_PI))
+        return feed
+
     def extend_rss(self, rss: Any) -> Any:
+        rss.addprevious(etree.ProcessingInstruction("xml-stylesheet", STYLESHEET_PI))
         channel = rss.find("channel")
         if self.hub and channel is not None:
             link = etree.SubElement(channel, "{http://www.w3.org/2005/Atom}link")
