@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -121,10 +122,13 @@ class _Handler(BaseHTTPRequestHandler):
         etag = f'"{digest}-gz"' if gz else f'"{digest}"'
         headers = {
             "ETag": etag,
-            "Last-Modified": formatdate(int(mtime), usegmt=True),
             "Cache-Control": f"public, max-age={self.server.max_age(path.name)}",
-            "Vary": "Accept-Encoding",
+            "Vary": "Accept-Encoding, Accept",
         }
+        if int(mtime) < int(time.time()):
+            # a file changed in this very second may change again within it: a
+            # Last-Modified of one-second resolution would then answer 304 wrongly
+            headers["Last-Modified"] = formatdate(int(mtime), usegmt=True)
         if self._not_modified(etag, int(mtime)):
             self.send_response(304)
             for key, value in headers.items():
@@ -135,13 +139,22 @@ class _Handler(BaseHTTPRequestHandler):
             data = gzip.compress(data, mtime=0)
             headers["Content-Encoding"] = "gzip"
         self.send_response(200)
-        self.send_header("Content-Type", CONTENT_TYPES[path.suffix])
+        self.send_header("Content-Type", self._content_type(path.suffix))
         self.send_header("Content-Length", str(len(data)))
         for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()
         if body:
             self.wfile.write(data)
+
+    def _content_type(self, suffix: str) -> str:
+        """Feeds as feeds, except to a browser: it shows application/atom+xml as text but
+        applies the feed's XSL stylesheet to application/xml."""
+        accept = self.headers.get("Accept", "")
+        if (suffix in (".atom", ".rss") and "text/html" in accept
+                and "atom+xml" not in accept and "rss+xml" not in accept):
+            return "application/xml; charset=utf-8"
+        return CONTENT_TYPES[suffix]
 
     def _not_modified(self, etag: str, mtime: int) -> bool:
         inm = self.headers.get("If-None-Match")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +27,8 @@ def site(tmp_path: Path) -> Iterator[tuple[FeedHTTPServer, Path]]:
     (root / "link.atom").symlink_to(tmp_path / "secret.atom")
     (root / "sub").mkdir()
     (root / "sub" / "x.atom").write_bytes(b"nested")
+    for path in root.iterdir():
+        os.utime(path, (1_700_000_000, 1_700_000_000), follow_symlinks=False)
     server = FeedHTTPServer(root, "127.0.0.1", 0, lambda name: 300 if name.startswith("live")
                             else 60).start()
     yield server, root
@@ -71,6 +74,19 @@ def test_etag_last_modified_cache_control_and_304(site: tuple[FeedHTTPServer, Pa
     assert request(server, "GET", "/index.html")[1]["cache-control"] == "public, max-age=60"
     (root / "live.atom").write_bytes(b"<feed>new</feed>")
     assert request(server, "GET", "/live.atom", {"If-None-Match": etag})[0] == 200
+    # changed in this very second: no Last-Modified, so If-Modified-Since cannot go stale
+    fresh = request(server, "GET", "/live.atom")[1]
+    assert "last-modified" not in fresh
+    assert request(server, "GET", "/live.atom", {"If-Modified-Since": modified})[0] == 200
+
+
+def test_a_browser_gets_xml_it_can_style(site: tuple[FeedHTTPServer, Path]) -> None:
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    assert request(site[0], "GET", "/live.atom", {"Accept": browser})[1]["content-type"] == (
+        "application/xml; charset=utf-8")
+    reader = "application/atom+xml, application/rss+xml;q=0.9, */*;q=0.1"
+    assert request(site[0], "GET", "/live.atom", {"Accept": reader})[1]["content-type"] == (
+        "application/atom+xml; charset=utf-8")
 
 
 def test_head_and_gzip(site: tuple[FeedHTTPServer, Path]) -> None:
@@ -79,7 +95,7 @@ def test_head_and_gzip(site: tuple[FeedHTTPServer, Path]) -> None:
     assert status == 200 and body == b""
     assert headers["content-length"] == str(len((root / "live.atom").read_bytes()))
     status, headers, body = request(server, "GET", "/live.atom", {"Accept-Encoding": "gzip"})
-    assert headers["content-encoding"] == "gzip" and headers["vary"] == "Accept-Encoding"
+    assert headers["content-encoding"] == "gzip" and headers["vary"] == "Accept-Encoding, Accept"
     assert gzip.decompress(body) == (root / "live.atom").read_bytes()
     plain = request(server, "GET", "/live.atom")[1]
     assert "content-encoding" not in plain and plain["etag"] != headers["etag"]
