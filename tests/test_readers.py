@@ -31,7 +31,8 @@ NEW_TITLES = [
 FINAL_TITLES = {"Energieversorger warnt vor Engpässen im Winter",
                 "Kiew meldet Geländegewinne bei Saporischschja",
                 "Selenskyj wirbt in Brüssel um Flugabwehrsysteme",
-                "Nächtliche Drohnenangriffe auf Odessa", "EU-Außenminister ringen um Sanktionspaket"}
+                "Nächtliche Drohnenangriffe auf Odessa",
+                "EU-Außenminister ringen um Sanktionspaket"}
 
 
 class Day:
