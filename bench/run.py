@@ -25,12 +25,12 @@ from pathlib import Path
 import lxml.html
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.pages import live_page, padding_for  # noqa: E402
-from feedgen_dw.config import FeedConfig  # noqa: E402
-from feedgen_dw.fetch import Fetcher  # noqa: E402
-from feedgen_dw.poll import Output, fixed_clock, poll_feed  # noqa: E402
-from feedgen_dw.replay import ReplayServer, render_page  # noqa: E402
-from feedgen_dw.store import SQLiteStore  # noqa: E402
+from bench.pages import live_page, padding_for
+from feedgen_dw.config import FeedConfig
+from feedgen_dw.fetch import Fetcher
+from feedgen_dw.poll import Output, fixed_clock, poll_feed
+from feedgen_dw.replay import ReplayServer, render_page
+from feedgen_dw.store import SQLiteStore
 
 HERE = Path(__file__).resolve().parent
 T0 = datetime(2026, 11, 24, 5, tzinfo=UTC)
@@ -288,7 +288,6 @@ def _proc_rss_mb(pid: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
-    parser.add_argument("--scale", action="store_true", help="also the 2,000-feed daemon run")
     args = parser.parse_args()
     bench = Bench(args.quick)
     started = time.monotonic()
@@ -296,10 +295,9 @@ def main() -> int:
         for scenario in (bench.parse_floor, bench.changed, bench.noise_and_304, bench.redirect,
                          bench.runs, bench.daemon, bench.memory, bench.scaling):
             scenario()
-        if args.scale:
-            from bench.scale import scale
+        from bench.scale import scale
 
-            bench.rows.append(scale(bench.server, bench.tmp, quick=args.quick))
+        bench.rows.append(scale(bench.server, bench.tmp, quick=args.quick))
     finally:
         bench.server.stop()
         shutil.rmtree(bench.tmp, ignore_errors=True)
@@ -311,7 +309,8 @@ def main() -> int:
             print(f"{row['scenario']:<66} {cpu:>9} {ratio:>8} {row['peak_rss_mb']:>7}  "
                   f"{row['note']}")
         else:
-            print(f"{row['scenario']}: {json.dumps({k: v for k, v in row.items() if k != 'scenario'})}")
+            rest = {k: v for k, v in row.items() if k != "scenario"}
+            print(f"{row['scenario']}: {json.dumps(rest)}")
     result = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "quick": args.quick,
               "seconds": round(time.monotonic() - started, 1), "rows": bench.rows}
     (HERE / "results.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -86,15 +86,16 @@ def write_feed_files(feed: FeedConfig, store: Store, output: Output) -> list[str
 
 def write_site(feeds: Sequence[FeedConfig], store: Store, output: Output) -> None:
     """Write index.html and feeds.opml for all feeds."""
+    overview, statuses = store.overview(), store.statuses()
     summaries = []
     for feed in feeds:
-        latest = store.latest_article(feed.name)
+        feed_title, link, count = overview.get(feed.name, (None, None, 0))
         summaries.append(FeedSummary(
             name=feed.name,
-            title=feed.title or (latest.feed_title if latest else feed.name),
-            link=latest.url if latest else None,
-            status=store.status(feed.name),
-            items=min(store.item_count(feed.name), feed.max_items),
+            title=feed.title or feed_title or feed.name,
+            link=link,
+            status=statuses.get(feed.name, FeedStatus(name=feed.name)),
+            items=min(count, feed.max_items),
         ))
     write_if_changed(output.directory / "index.html", render_index(summaries, output.base_url))
     write_if_changed(output.directory / STYLESHEET, STYLESHEET_BYTES)

@@ -26,6 +26,7 @@ from feedgen_dw.store import FeedStatus, SQLiteStore
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 3600.0  # failing feeds are retried at least hourly
+SITE_EVERY = 5  # seconds between rewrites of index.html and feeds.opml in the daemon
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class Daemon:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._stopping = False
+        self._site_dirty = False
         self._busy = 0
         self._idle = threading.Condition()
         self.scheduler = BlockingScheduler(
@@ -137,11 +139,7 @@ class Daemon:
             return  # removed by a reload while queued
         store, fetcher = self._resources()
         result = poll_feed(feed, store, fetcher, self._output(), self.clock)
-        try:
-            with self._lock:
-                write_site(self.config.feeds, store, self._output())
-        except FeedgenDwError as exc:
-            log.error("site status=failed error=%s", exc)
+        self._site_dirty = True  # written by the site job, not after every poll
         if self._stopping:
             return  # the scheduler is shutting down; nothing left to plan
         now = self.clock()
@@ -163,15 +161,19 @@ class Daemon:
         except (JobLookupError, SchedulerNotRunningError):
             pass  # the feed was removed, or the daemon stopped, while it was being polled
 
-    def _add_job(self, feed: FeedConfig) -> None:
+    def _add_jobs(self, feeds: list[FeedConfig]) -> None:
+        store = SQLiteStore(self.config.database)  # one connection for thousands of feeds
+        try:
+            for feed in feeds:
+                self._add_job(feed, store)
+        finally:
+            store.close()
+
+    def _add_job(self, feed: FeedConfig, store: SQLiteStore) -> None:
         from apscheduler.triggers.interval import IntervalTrigger
 
         now = self.clock()
-        status = SQLiteStore(self.config.database)
-        try:
-            plan = plan_first(feed, status.status(feed.name), now, self.rng)
-        finally:
-            status.close()
+        plan = plan_first(feed, store.status(feed.name), now, self.rng)
         self.scheduler.add_job(
             self.poll, IntervalTrigger(seconds=feed.interval, jitter=feed.jitter or None),
             args=[feed.name], id=feed.name, name=feed.name, max_instances=1, coalesce=True,
@@ -194,9 +196,7 @@ class Daemon:
             new = replace(new, database=self.config.database)
         old = {f.name: f for f in self.config.feeds}
         self.config = new
-        for feed in new.feeds:
-            if old.get(feed.name) != feed:
-                self._add_job(feed)
+        self._add_jobs([feed for feed in new.feeds if old.get(feed.name) != feed])
         for name in set(old) - {f.name for f in new.feeds}:
             self.scheduler.remove_job(name)
             log.info("schedule feed=%s status=removed", name)
@@ -224,8 +224,7 @@ class Daemon:
 
     def schedule_all(self) -> None:
         """Add a job for every feed of the config."""
-        for feed in self.config.feeds:
-            self._add_job(feed)
+        self._add_jobs(list(self.config.feeds))
 
     def run(self) -> int:
         """Block until stopped by a signal; returns the exit status."""
@@ -241,14 +240,26 @@ class Daemon:
         finally:
             lock.release()
 
-    def _run(self) -> int:
+    def write_site(self) -> None:
+        """index.html and feeds.opml; with thousands of feeds, not after every poll."""
+        self._site_dirty = False
         store = SQLiteStore(self.config.database)
         try:
-            write_site(self.config.feeds, store, self._output())  # the index exists at once
+            with self._lock:
+                write_site(self.config.feeds, store, self._output())
         except FeedgenDwError as exc:
             log.error("site status=failed error=%s", exc)
         finally:
             store.close()
+
+    def _site_job(self) -> None:
+        if self._site_dirty:
+            self.write_site()
+
+    def _run(self) -> int:
+        self.write_site()  # the index exists at once
+        self.scheduler.add_job(self._site_job, "interval", seconds=SITE_EVERY, id="site",
+                               max_instances=1, coalesce=True)
         self.schedule_all()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self._on_signal)
@@ -258,6 +269,8 @@ class Daemon:
         try:
             self.scheduler.start()
             self.wait_idle()
+            if self._site_dirty:
+                self.write_site()
         finally:
             if self.server is not None:
                 self.server.stop()

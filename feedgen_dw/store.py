@@ -129,6 +129,10 @@ class Store(Protocol):
 
     def mark_rendered(self, feed: str) -> None: ...
 
+    def overview(self) -> dict[str, tuple[str | None, str | None, int]]: ...
+
+    def statuses(self) -> dict[str, FeedStatus]: ...
+
     def close(self) -> None: ...
 
 
@@ -334,6 +338,25 @@ class SQLiteStore:
                 last_modified=row["last_modified"],
             ),
         )
+
+    def overview(self) -> dict[str, tuple[str | None, str | None, int]]:
+        """feed -> (feed title, article URL of its newest article, item count), for all
+        feeds in three queries (the index page lists thousands of feeds)."""
+        latest = {
+            r["feed"]: (r["feed_title"], r["url"])
+            for r in self._db.execute(
+                "SELECT feed, feed_title, url FROM articles a WHERE first_seen = "
+                "(SELECT max(first_seen) FROM articles b WHERE b.feed = a.feed)")
+        }
+        counts = {r[0]: r[1] for r in self._db.execute(
+            "SELECT feed, count(*) FROM sections GROUP BY feed")}
+        return {feed: (*latest.get(feed, (None, None)), counts.get(feed, 0))
+                for feed in set(latest) | set(counts)}
+
+    def statuses(self) -> dict[str, FeedStatus]:
+        """Poll bookkeeping of every feed."""
+        names = [r[0] for r in self._db.execute("SELECT name FROM feeds")]
+        return {name: self.status(name) for name in names}
 
     def mark_rendered(self, feed: str) -> None:
         """The feed files now show the stored state."""

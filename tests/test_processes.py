@@ -75,8 +75,9 @@ def test_daemon_serves_polls_reloads_and_stops_cleanly(
         proc.send_signal(signal.SIGHUP)
         server.publish(THIRD)
         _wait_for(lambda: len(_titles(base + "a.atom")) == 5, "polls after a bad reload")
-        index = requests.get(base, timeout=5)
-        assert index.status_code == 200 and "a.atom" in index.text and "b.atom" in index.text
+        _wait_for(lambda: "b.atom" in requests.get(base, timeout=5).text,
+                  "the index to list the added feed (rewritten every few seconds)")
+        assert "a.atom" in requests.get(base, timeout=5).text
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=30)
     finally:
