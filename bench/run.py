@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import statistics
@@ -26,6 +25,7 @@ import lxml.html
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.pages import live_page, padding_for
+from bench.procs import proc_cpu, proc_rss_mb
 from feedgen_dw.config import FeedConfig
 from feedgen_dw.fetch import Fetcher
 from feedgen_dw.poll import Output, fixed_clock, poll_feed
@@ -216,10 +216,10 @@ class Bench:
                 time.sleep(0.2)
             time.sleep(1)
             idle = 3 if self.quick else 10
-            cpu0 = _proc_cpu(proc.pid)
+            cpu0 = proc_cpu(proc.pid)
             time.sleep(idle)
-            cpu1 = _proc_cpu(proc.pid)
-            rss = _proc_rss_mb(proc.pid)
+            cpu1 = proc_cpu(proc.pid)
+            rss = proc_rss_mb(proc.pid)
         finally:
             proc.terminate()
             proc.wait(30)
@@ -271,18 +271,6 @@ class Bench:
         target.parent.mkdir(exist_ok=True)
         fig.savefig(target, dpi=90)
         print(f"plot: {target}")
-
-
-def _proc_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _proc_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
 
 
 def main() -> int:

@@ -3,7 +3,6 @@ with as many distinct pages that change every minute. Does it keep up?"""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -11,19 +10,8 @@ import time
 from pathlib import Path
 
 from bench.pages import live_page
+from bench.procs import proc_cpu, proc_rss_mb
 from feedgen_dw.replay import ReplayServer
-
-
-def _cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
 
 
 def scale(server: ReplayServer, tmp: Path, quick: bool) -> dict[str, object]:
@@ -58,10 +46,10 @@ def scale(server: ReplayServer, tmp: Path, quick: bool) -> dict[str, object]:
     try:
         time.sleep(warm_up)
         window_start = len(server.site.requests)
-        cpu0 = _cpu(proc.pid)
+        cpu0 = proc_cpu(proc.pid)
         time.sleep(window)
-        cpu1 = _cpu(proc.pid)
-        rss = _rss_mb(proc.pid)
+        cpu1 = proc_cpu(proc.pid)
+        rss = proc_rss_mb(proc.pid)
         seen = server.site.requests[window_start:]
     finally:
         proc.terminate()

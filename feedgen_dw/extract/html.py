@@ -259,13 +259,6 @@ def sanitize_with_text(
     return html, element_text(root)
 
 
-def html_text(html: str) -> str:
-    """Normalized plain text of an HTML fragment made by sanitize()."""
-    if not html:
-        return ""
-    return element_text(lxml.html.fragment_fromstring(html, create_parent="div"))
-
-
 def parse_fragment(html: str) -> list[etree._Element]:
     """Top-level elements of an HTML fragment (e.g. an article body held as JSON)."""
     html = XML_INVALID.sub("", html)  # lxml stops at a lone surrogate from JSON escapes
