@@ -61,7 +61,8 @@ def _from_page(text: str, base: str) -> list[Link]:
     return links
 
 
-def _content_id(url: str) -> str:
+def content_id(url: str) -> str:
+    """`a-123` or `live-123` from a DW URL (slugs change, ids do not); else the URL."""
     found = CONTENT_PATH_RE.search(url)
     return found.group(0).strip("/?#") if found else url
 
@@ -74,7 +75,7 @@ def index_links(text: str, base: str, match: str | None) -> list[Link]:
     seen: set[str] = set()
     chosen = []
     for link in links:
-        key = _content_id(link.url)
+        key = content_id(link.url)
         if key in seen or (pattern is not None and not pattern.search(link.title)):
             continue
         seen.add(key)

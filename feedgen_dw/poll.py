@@ -16,7 +16,7 @@ from feedgen_dw.diff import diff_article
 from feedgen_dw.errors import ExtractError, FeedgenDwError, FetchError
 from feedgen_dw.extract import extract_page
 from feedgen_dw.fetch import Fetcher, FetchResult, FetchSettings, Validators
-from feedgen_dw.follow import index_links
+from feedgen_dw.follow import content_id, index_links
 from feedgen_dw.model import ArticleState, DiffResult, FeedMeta, PollResult
 from feedgen_dw.output import write_if_changed
 from feedgen_dw.pages import FeedSummary, render_index, render_opml
@@ -161,13 +161,16 @@ def _poll_followed(feed: FeedConfig, store: Store, fetcher: Fetcher, now: dateti
     index = fetcher.get(feed.url, _fetch_settings(feed), feeds_too=True)
     links = index_links(index.text, index.url, feed.match)
     since = now - timedelta(seconds=feed.settings.stop_after)
-    urls = [links[0].url] + [url for _, url in store.recent_articles(feed.name, since)]
+    # the index's article is usually among the recent ones too: fetch it once
+    urls = {content_id(links[0].url): links[0].url}
+    for _, url in store.recent_articles(feed.name, since):
+        urls.setdefault(content_id(url), url)
     states, changed_any, polled = [], False, set()
-    for url in urls:
+    for url in urls.values():
         page = fetcher.get(url, _fetch_settings(feed))
         state, diff, changed = _diff(feed, store, page, now)
         if state.article_id in polled:
-            continue  # the index's article was also among the recent ones
+            continue  # two URLs of one article (e.g. neither with an /a-<id> path)
         polled.add(state.article_id)
         if changed:
             states.append(state)

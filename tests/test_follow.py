@@ -59,7 +59,10 @@ def test_two_days_into_one_feed(server: ReplayServer, tmp_path: Path) -> None:
     assert len(first) == 3
     server.publish(SECOND)  # the day goes on: a new lead, the slug changes
     _topic(server, [SECOND])
+    before = _requests_for(server, "70000001")
     assert len(poll(day1 + timedelta(hours=4))) == 4
+    # listed by the index and stored from the last poll (old slug): fetched once, not twice
+    assert _requests_for(server, "70000001") == before + 1
     server.publish(DAY2)  # the next morning: a new article heads the topic page
     _topic(server, [DAY2, SECOND])
     server.publish(THIRD)  # ... and yesterday's still changes for a while
