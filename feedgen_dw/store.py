@@ -125,8 +125,6 @@ class Store(Protocol):
 
     def items(self, feed: str, limit: int) -> list[FeedItem]: ...
 
-    def item_count(self, feed: str) -> int: ...
-
     def mark_rendered(self, feed: str) -> None: ...
 
     def overview(self) -> dict[str, tuple[str | None, str | None, int]]: ...
@@ -146,6 +144,18 @@ def _dt(value: str | None) -> datetime | None:
 
 def _req_dt(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+def _status(row: sqlite3.Row) -> FeedStatus:
+    return FeedStatus(
+        name=row["name"], last_poll=_dt(row["last_poll"]), last_success=_dt(row["last_success"]),
+        last_error=row["last_error"], failures=row["failures"],
+        last_change=_dt(row["last_change"]), render_pending=bool(row["render_pending"]),
+        http=HttpState(
+            config_url=row["config_url"], fetch_url=row["fetch_url"], etag=row["etag"],
+            last_modified=row["last_modified"],
+        ),
+    )
 
 
 class SQLiteStore:
@@ -326,22 +336,11 @@ class SQLiteStore:
     def status(self, feed: str) -> FeedStatus:
         """Poll bookkeeping of a feed (empty before its first poll)."""
         row = self._db.execute("SELECT * FROM feeds WHERE name=?", (feed,)).fetchone()
-        if row is None:
-            return FeedStatus(name=feed)
-        return FeedStatus(
-            name=feed, last_poll=_dt(row["last_poll"]), last_success=_dt(row["last_success"]),
-            last_error=row["last_error"], failures=row["failures"],
-            last_change=_dt(row["last_change"]),
-            render_pending=bool(row["render_pending"]),
-            http=HttpState(
-                config_url=row["config_url"], fetch_url=row["fetch_url"], etag=row["etag"],
-                last_modified=row["last_modified"],
-            ),
-        )
+        return _status(row) if row is not None else FeedStatus(name=feed)
 
     def overview(self) -> dict[str, tuple[str | None, str | None, int]]:
         """feed -> (feed title, article URL of its newest article, item count), for all
-        feeds in three queries (the index page lists thousands of feeds)."""
+        feeds in two queries (the index page lists thousands of feeds)."""
         latest = {
             r["feed"]: (r["feed_title"], r["url"])
             for r in self._db.execute(
@@ -354,9 +353,8 @@ class SQLiteStore:
                 for feed in set(latest) | set(counts)}
 
     def statuses(self) -> dict[str, FeedStatus]:
-        """Poll bookkeeping of every feed."""
-        names = [r[0] for r in self._db.execute("SELECT name FROM feeds")]
-        return {name: self.status(name) for name in names}
+        """Poll bookkeeping of every feed, in one query."""
+        return {row["name"]: _status(row) for row in self._db.execute("SELECT * FROM feeds")}
 
     def mark_rendered(self, feed: str) -> None:
         """The feed files now show the stored state."""
@@ -364,11 +362,6 @@ class SQLiteStore:
             self._db.execute("UPDATE feeds SET render_pending=0 WHERE name=?", (feed,))
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: updating feed {feed!r} failed ({exc})") from None
-
-    def item_count(self, feed: str) -> int:
-        """How many items the feed has in the state (the files show at most max_items)."""
-        row = self._db.execute("SELECT count(*) FROM sections WHERE feed=?", (feed,)).fetchone()
-        return int(row[0])
 
     def items(self, feed: str, limit: int) -> list[FeedItem]:
         """The newest `limit` items of a feed, newest first (removed sections included)."""
