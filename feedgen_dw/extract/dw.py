@@ -327,6 +327,12 @@ def _sections(blocks: list[_Block], lead_headline: str, base: str) -> list[Secti
     return sections
 
 
+def _check_complete(page: str, url: str) -> None:
+    # DW pages always close </html>; one that does not was cut off in transit
+    if not TRUNCATION_END_RE.search(page[-8192:]):
+        raise ExtractError(f"{url}: page is truncated (no </html> at the end)")
+
+
 def extract(page: str, url: str, selector: Selector | None = None) -> Article:
     """Read a DW article or live blog page into an Article; ExtractError when there is
     no body."""
@@ -335,8 +341,7 @@ def extract(page: str, url: str, selector: Selector | None = None) -> Article:
     state = app_state(sel) if "__APP_STATE__" in page else None
     live_id = live_blog_id(url, sel)
     if live_id:
-        if not TRUNCATION_END_RE.search(page[-8192:]):
-            raise ExtractError(f"{url}: page is truncated (no </html> at the end)")
+        _check_complete(page, url)
         return extract_live(url, sel, live_id, state)
     id_match = ARTICLE_ID_RE.search(url)
     meta = _Meta(article_id=id_match.group(1) if id_match else None)
@@ -346,9 +351,7 @@ def extract(page: str, url: str, selector: Selector | None = None) -> Article:
     blocks, source = _body_blocks(sel, meta)
     if not blocks:
         raise ExtractError(f"{url}: extraction found nothing: no article body (layout change?)")
-    if not TRUNCATION_END_RE.search(page[-8192:]):
-        # DW pages always close </html>; one that does not was cut off in transit
-        raise ExtractError(f"{url}: page is truncated (no </html> at the end)")
+    _check_complete(page, url)
     meta.url = meta.url or sel.css('link[rel="canonical"]::attr(href)').get()
     meta.url = meta.url or sel.css('meta[property="og:url"]::attr(content)').get() or url
     canonical = clean_url(meta.url, url) or to_uri(url)
