@@ -132,17 +132,13 @@ def _cmd_daemon(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from feedgen_dw.serve import FeedHTTPServer
+    from feedgen_dw.serve import FeedHTTPServer, feed_max_age
 
     config = load_config(args.config)
-    intervals = {f.name: int(f.interval) for f in config.feeds}
-
-    def max_age(name: str) -> int:
-        return intervals.get(name.rsplit(".", 1)[0], min(intervals.values()))
-
     config.output_dir.mkdir(parents=True, exist_ok=True)
     try:
-        server = FeedHTTPServer(config.output_dir, args.host, args.port, max_age)
+        server = FeedHTTPServer(config.output_dir, args.host, args.port,
+                                lambda name: feed_max_age(config.feeds, name))
     except OSError as exc:
         raise FeedgenDwError(f"cannot listen on {args.host}:{args.port} ({exc.strerror})") from None
     print(f"serving {config.output_dir} at {server.url}", flush=True)

@@ -104,9 +104,9 @@ class Daemon:
 
     def max_age(self, file_name: str) -> int:
         """Seconds a client may cache a served file: its feed's interval."""
-        stem = file_name.rsplit(".", 1)[0]
-        intervals = {f.name: f.interval for f in self.config.feeds}
-        return int(intervals.get(stem, min(intervals.values(), default=300)))
+        from feedgen_dw.serve import feed_max_age
+
+        return feed_max_age(self.config.feeds, file_name)  # the config as reloaded
 
     def _resources(self) -> tuple[SQLiteStore, Fetcher]:
         # one connection and one session per worker thread: sqlite3 connections are not

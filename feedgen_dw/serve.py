@@ -12,11 +12,13 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from feedgen_dw.config import FeedConfig
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,14 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 ENCODED_SEPARATOR_RE = re.compile(r"%(2f|5c|00)", re.I)
 
 MaxAge = Callable[[str], int]  # file name -> seconds a client may cache it
+
+
+def feed_max_age(feeds: Sequence[FeedConfig], file_name: str) -> int:
+    """Seconds a client may cache a served file: its feed's interval; for the index and
+    other shared files, the shortest interval."""
+    intervals = {feed.name: feed.interval for feed in feeds}
+    stem = file_name.rsplit(".", 1)[0]
+    return int(intervals.get(stem, min(intervals.values(), default=300)))
 
 
 def resolve_request_path(root: Path, raw_path: str) -> Path | None:

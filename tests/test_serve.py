@@ -126,3 +126,14 @@ def test_binds_to_loopback_by_default_in_the_cli() -> None:
     args = _parser().parse_args(["serve"])
     assert (args.host, args.port) == ("127.0.0.1", 8080)
     assert _parser().parse_args(["daemon", "--serve"]).host == "127.0.0.1"
+
+
+def test_max_age_follows_the_feed_interval() -> None:
+    from feedgen_dw.config import FeedConfig
+    from feedgen_dw.serve import feed_max_age
+
+    feeds = [FeedConfig(name="a", url="http://x/a-1", interval=300),
+             FeedConfig(name="b", url="http://x/a-2", interval=60)]
+    assert feed_max_age(feeds, "a.atom") == 300
+    assert feed_max_age(feeds, "b.json") == 60
+    assert feed_max_age(feeds, "index.html") == 60  # shared files: the shortest interval
