@@ -22,10 +22,12 @@ from parsel import Selector
 from feedgen_dw.errors import ExtractError
 from feedgen_dw.extract.dw_live import (
     LIVE_ID_RE,
+    TITLE_SUFFIX_RE,
     app_state,
     blog_url,
     extract_live,
     live_blog_id,
+    page_language,
     state_content,
 )
 from feedgen_dw.extract.html import (
@@ -73,7 +75,6 @@ CREDIT_RE = re.compile(
 )
 TRUNCATION_END_RE = re.compile(r"</html\s*>", re.I)
 TITLE_PREFIX_RE = re.compile(r"^\s*([^:]{2,40}?)\s*:\s+(\S.*)$")
-TITLE_SUFFIX_RE = re.compile(r"\s*[|–-]\s*DW\s*[|–-]\s*[\d./]+\s*$")
 
 
 def _is_dw_article(url: str | None) -> bool:
@@ -364,10 +365,7 @@ def extract(page: str, url: str, selector: Selector | None = None) -> Article:
         "string()"
     ).get()
     title = normalize_space(meta.title or dom_title or sel.css("title::text").get() or "")
-    language = sel.xpath("/html/@lang").get() or meta.language
-    if not language:
-        lang_match = re.search(r"dw\.com/([a-z]{2})/", canonical)
-        language = lang_match.group(1) if lang_match else None
+    language = page_language(sel, canonical, meta.language)
     feed_title, lead_headline = _split_title(title)
     sections = _sections(list(_classify(blocks, source == "dom-legacy")), lead_headline, canonical)
     intro = sel.css("p.intro")

@@ -34,6 +34,15 @@ LIVE_ID_RE = re.compile(r"/live-(\d+)(?:[/?#]|$)")
 APP_STATE_RE = re.compile(r"window\.__APP_STATE__\s*=\s*")
 POST_ID_RE = re.compile(r"^(?:live-?blog-?)?post-?(\d+)$", re.I)
 IMAGE_FORMAT_ID = "605"
+# "… – DW – 24.11.2026" / "… | DW | 24.11.2026": the site's suffix on page titles
+TITLE_SUFFIX_RE = re.compile(r"\s*[|–-]\s*DW\s*[|–-]\s*[\d./]+\s*$")
+LANG_IN_URL_RE = re.compile(r"dw\.com/([a-z]{2})/")
+
+
+def page_language(sel: Selector, canonical: str, fallback: str | None = None) -> str | None:
+    """The page's language: <html lang>, else `fallback`, else the /<lang>/ of the URL."""
+    found = LANG_IN_URL_RE.search(canonical)
+    return sel.xpath("/html/@lang").get() or fallback or (found.group(1) if found else None)
 
 
 def app_state(sel: Selector) -> dict[str, Any] | None:
@@ -150,13 +159,11 @@ def extract_live(url: str, sel: Selector, live_id: str,
         raise ExtractError(f"{url}: extraction found nothing: no live blog posts (layout change?)")
     title = normalize_space(str((content or {}).get("title") or "")) or normalize_space(
         sel.css("h1").xpath("string()").get() or sel.css("title::text").get() or "")
-    title = re.sub(r"\s*[|–-]\s*DW\s*[|–-]\s*[\d./]+\s*$", "", title)
-    language = sel.xpath("/html/@lang").get()
-    lang_match = re.search(r"dw\.com/([a-z]{2})/", canonical)
+    title = TITLE_SUFFIX_RE.sub("", title)
     return Article(
         article_id=f"live-{live_id}", host=urlsplit(canonical).hostname or "www.dw.com",
         url=canonical, title=title, feed_title=title,
-        language=language or (lang_match.group(1) if lang_match else None),
+        language=page_language(sel, canonical),
         sections=tuple(sections), profile="dw", source=source,
         published=parse_time((content or {}).get("firstPublicationDate")),
         modified=parse_time((content or {}).get("lastModifiedDate")),
