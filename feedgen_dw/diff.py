@@ -197,9 +197,11 @@ def diff_article(
                 if (edited.title, edited.html) != (state.title, state.html):
                     changed.append(state.key)
                 state = edited
-            elif policy is not EditPolicy.IGNORE:
+            elif policy is not EditPolicy.IGNORE and state.link != link:
                 state = replace(state, link=link)  # the slug moved; the content did not
-            result.append(replace(state, position=i))
+            if state.position != i:
+                state = replace(state, position=i)
+            result.append(state)
             continue
         key = _new_key(section, used)
         # first sight: distinct times in page order, so readers keep the editorial order

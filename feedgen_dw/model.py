@@ -99,6 +99,18 @@ class DiffResult:
 
 
 @dataclass(frozen=True)
+class EntryXml:
+    """An item's Atom entry and RSS item as rendered once, kept to build later feeds from.
+
+    `key` is a digest of everything the markup was made from: a stored entry whose key
+    no longer matches its item is stale and rendered again."""
+
+    key: str
+    atom: bytes
+    rss: bytes
+
+
+@dataclass(frozen=True)
 class FeedItem:
     """One entry as the renderer needs it."""
 
@@ -109,6 +121,7 @@ class FeedItem:
     published: datetime
     updated: datetime
     authors: tuple[str, ...] = ()
+    stored_xml: EntryXml | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from feedgen_dw.model import ArticleState, DiffResult, FeedMeta, PollResult
 from feedgen_dw.output import write_if_changed
 from feedgen_dw.pages import FeedSummary, render_index, render_opml
 from feedgen_dw.push import ping_hub
-from feedgen_dw.render import FORMATS, STYLESHEET, feed_url, render
+from feedgen_dw.render import FORMATS, STYLESHEET, feed_url, render_feed
 from feedgen_dw.store import FeedStatus, HttpState, Store
 
 log = logging.getLogger(__name__)
@@ -70,15 +70,18 @@ def _meta(feed: FeedConfig, store: Store, output: Output) -> FeedMeta | None:
 
 
 def write_feed_files(feed: FeedConfig, store: Store, output: Output) -> list[str]:
-    """Render the stored items of `feed` and write the files whose bytes changed."""
+    """Render the stored items of `feed`, write the files whose bytes changed and tell
+    the store that the files show its state."""
     meta = _meta(feed, store, output)
     if meta is None:
+        store.mark_rendered(feed.name)
         return []
-    documents = render(meta, store.items(feed.name, feed.max_items))
+    documents, fresh = render_feed(meta, store.items(feed.name, feed.max_items))
     written = []
     for fmt, path in feed_paths(output, feed.name).items():
         if write_if_changed(path, documents[fmt]):
             written.append(str(path))
+    store.mark_rendered(feed.name, fresh)
     if written and output.hub:
         ping_hub(output.hub, [feed_url(meta, fmt) for fmt in FORMATS])
     return written
@@ -200,7 +203,6 @@ def poll_feed(
         files_missing = any(not p.exists() for p in feed_paths(output, feed.name).values())
         if state_changed or files_missing or status.failures or status.render_pending:
             result.written = write_feed_files(feed, store, output)
-            store.mark_rendered(feed.name)
         result.ok = True
         log.info(
             "poll feed=%s url=%s status=%s new=%d changed=%d removed=%d written=%d",

@@ -5,21 +5,27 @@ an unchanged feed is never rewritten. feedgen 1.0.0 traps handled here: add_entr
 prepends by default; Atom entry links lose rel/type (upstream issue 135); the RSS channel
 link is the last fg.link() call; description() would overwrite Atom content; unset dates
 default to now() with microseconds (lastBuildDate too).
+
+Each item's entry is rendered by feedgen once and kept (EntryXml, stored with the item);
+later feeds are built from the kept entries, so a poll that adds one item renders one
+entry, not all of them again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feedgen_dw import PROJECT_URL, __version__
-from feedgen_dw.model import FeedItem, FeedMeta
+from feedgen_dw.model import EntryXml, FeedItem, FeedMeta
 
 # A fixed time for a feed without items, so even that renders deterministically.
 EMPTY_FEED_TIME = datetime(2000, 1, 1, tzinfo=UTC)
@@ -27,6 +33,11 @@ FORMATS = ("atom", "rss", "json")
 STYLESHEET = "feed.xsl"  # written next to the feeds; readers ignore it, browsers apply it
 STYLESHEET_PI = f'type="text/xsl" href="{STYLESHEET}"'
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+# Part of every entry's key: change it when the markup of an entry changes, and the
+# entries kept from before are rendered again.
+ENTRY_MARKUP_VERSION = "1"
+# Kept entries are our own output, but they come back from a file: no entities, no network.
+_ENTRY_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 
 
 class _FeedLinks(BaseExtension):  # type: ignore[misc]
@@ -65,7 +76,54 @@ def feed_url(meta: FeedMeta, fmt: str) -> str:
     return f"{meta.self_base}{meta.name}.{fmt}"
 
 
-def _generator(meta: FeedMeta, items: Sequence[FeedItem], fmt: str) -> FeedGenerator:
+def entry_key(item: FeedItem) -> str:
+    """A digest of everything an item's entry is rendered from."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (ENTRY_MARKUP_VERSION, item.item_id, item.title, item.html, item.link,
+                 item.published.isoformat(), item.updated.isoformat(), *item.authors):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def _fill_entry(fe: FeedEntry, item: FeedItem) -> None:
+    fe.id(item.item_id)
+    fe.guid(item.item_id, permalink=False)
+    fe.title(item.title or "…")
+    fe.link(href=item.link, rel="alternate", type="text/html")
+    if item.html:
+        fe.content(item.html, type="html")
+    fe.published(item.published)
+    fe.updated(item.updated)
+    for name in item.authors:
+        fe.author(name=name)
+
+
+def entry_xml(item: FeedItem, key: str | None = None) -> EntryXml:
+    """The item's Atom entry and RSS item, rendered by feedgen."""
+    fe = FeedEntry()
+    fe.register_extension("linkfix", _EntryLinkFix, atom=True, rss=True)
+    _fill_entry(fe, item)
+    return EntryXml(key=key or entry_key(item), atom=etree.tostring(fe.atom_entry()),
+                    rss=etree.tostring(fe.rss_entry()))
+
+
+class _KeptEntry(FeedEntry):  # type: ignore[misc]
+    """An entry that feedgen places into the feed as it was rendered before."""
+
+    def __init__(self, xml: EntryXml) -> None:
+        super().__init__()
+        self._xml = xml
+
+    def atom_entry(self, extensions: bool = True) -> Any:
+        return etree.fromstring(self._xml.atom, _ENTRY_PARSER)
+
+    def rss_entry(self, extensions: bool = True) -> Any:
+        return etree.fromstring(self._xml.rss, _ENTRY_PARSER)
+
+
+def _generator(meta: FeedMeta, items: Sequence[FeedItem], entries: Sequence[EntryXml],
+               fmt: str) -> FeedGenerator:
     fg = FeedGenerator()
     fg.register_extension("linkfix", _FeedLinks, _EntryLinkFix, atom=True, rss=True)
     fg.linkfix.hub = meta.hub
@@ -85,18 +143,8 @@ def _generator(meta: FeedMeta, items: Sequence[FeedItem], fmt: str) -> FeedGener
     updated = max((item.updated for item in items), default=EMPTY_FEED_TIME)
     fg.updated(updated)
     fg.lastBuildDate(updated)
-    for item in items:
-        fe = fg.add_entry(order="append")
-        fe.id(item.item_id)
-        fe.guid(item.item_id, permalink=False)
-        fe.title(item.title or "…")
-        fe.link(href=item.link, rel="alternate", type="text/html")
-        if item.html:
-            fe.content(item.html, type="html")
-        fe.published(item.published)
-        fe.updated(item.updated)
-        for name in item.authors:
-            fe.author(name=name)
+    for xml in entries:
+        fg.add_entry(_KeptEntry(xml), order="append")
     return fg
 
 
@@ -130,11 +178,26 @@ def render_json(meta: FeedMeta, items: Sequence[FeedItem]) -> bytes:
         }
         for item in items
     ]
-    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    # no indent: json's C encoder is only used without it (ten times faster here)
+    return (json.dumps(doc, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def render_feed(meta: FeedMeta, items: Sequence[FeedItem]
+                ) -> tuple[dict[str, bytes], dict[str, EntryXml]]:
+    """The documents for `items` (newest first, as given), and the entries rendered now
+    (by item id) because an item had none kept or a stale one: they are worth keeping."""
+    entries, fresh = [], {}
+    for item in items:
+        key = entry_key(item)
+        xml = item.stored_xml
+        if xml is None or xml.key != key:
+            xml = fresh[item.item_id] = entry_xml(item, key)
+        entries.append(xml)
+    atom: bytes = _generator(meta, items, entries, "atom").atom_str(pretty=True)
+    rss: bytes = _generator(meta, items, entries, "rss").rss_str(pretty=True)
+    return {"atom": atom, "rss": rss, "json": render_json(meta, items)}, fresh
 
 
 def render(meta: FeedMeta, items: Sequence[FeedItem]) -> dict[str, bytes]:
     """{'atom': ..., 'rss': ..., 'json': ...} bytes for `items` (newest first, as given)."""
-    atom: bytes = _generator(meta, items, "atom").atom_str(pretty=True)
-    rss: bytes = _generator(meta, items, "rss").rss_str(pretty=True)
-    return {"atom": atom, "rss": rss, "json": render_json(meta, items)}
+    return render_feed(meta, items)[0]

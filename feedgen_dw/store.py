@@ -8,75 +8,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
 from feedgen_dw.errors import StoreError
-from feedgen_dw.model import ArticleState, FeedItem, SectionState
+from feedgen_dw.model import ArticleState, EntryXml, FeedItem, SectionState
+from feedgen_dw.schema import MIGRATIONS
 
 # Marks the file as ours, so a foreign SQLite database is refused, not overwritten.
 APPLICATION_ID = 0x46475744  # "FGWD"
 
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE feeds (
-        name TEXT PRIMARY KEY,
-        last_poll TEXT,
-        last_success TEXT,
-        last_error TEXT,
-        failures INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE TABLE articles (
-        feed TEXT NOT NULL,
-        article_id TEXT NOT NULL,
-        host TEXT NOT NULL,
-        url TEXT NOT NULL,
-        title TEXT NOT NULL,
-        feed_title TEXT NOT NULL,
-        language TEXT,
-        tag_date TEXT NOT NULL,
-        first_seen TEXT NOT NULL,
-        last_changed TEXT NOT NULL,
-        PRIMARY KEY (feed, article_id)
-    );
-    CREATE TABLE sections (
-        feed TEXT NOT NULL,
-        article_id TEXT NOT NULL,
-        key TEXT NOT NULL,
-        item_id TEXT NOT NULL,
-        title TEXT NOT NULL,
-        html TEXT NOT NULL,
-        link TEXT NOT NULL,
-        published TEXT NOT NULL,
-        updated TEXT NOT NULL,
-        seen_headline TEXT NOT NULL,
-        seen_text TEXT NOT NULL,
-        content_hash TEXT NOT NULL,
-        position INTEGER NOT NULL,
-        removed_at TEXT,
-        revision INTEGER NOT NULL DEFAULT 0,
-        authors TEXT NOT NULL DEFAULT '[]',
-        PRIMARY KEY (feed, article_id, key)
-    );
-    CREATE INDEX sections_by_time ON sections (feed, published DESC);
-    """,
-    # conditional GET, remembered redirects, and what the schedule needs across restarts
-    """
-    ALTER TABLE feeds ADD COLUMN etag TEXT;
-    ALTER TABLE feeds ADD COLUMN last_modified TEXT;
-    ALTER TABLE feeds ADD COLUMN config_url TEXT;
-    ALTER TABLE feeds ADD COLUMN fetch_url TEXT;
-    ALTER TABLE feeds ADD COLUMN last_change TEXT;
-    """,
-    # set with a state change, cleared once the files show it: a crash in between is
-    # repaired by the next poll even when the page has not changed since
-    """
-    ALTER TABLE feeds ADD COLUMN render_pending INTEGER NOT NULL DEFAULT 0;
-    """,
-)
 
 
 @dataclass(frozen=True)
@@ -125,7 +69,7 @@ class Store(Protocol):
 
     def items(self, feed: str, limit: int) -> list[FeedItem]: ...
 
-    def mark_rendered(self, feed: str) -> None: ...
+    def mark_rendered(self, feed: str, entries: Mapping[str, EntryXml] | None = None) -> None: ...
 
     def overview(self) -> dict[str, tuple[str | None, str | None, int]]: ...
 
@@ -218,17 +162,23 @@ class SQLiteStore:
             revision=row["revision"], authors=tuple(json.loads(row["authors"])),
         )
 
-    def _article(self, row: sqlite3.Row) -> ArticleState:
+    def _article(self, row: sqlite3.Row, sections: bool = True) -> ArticleState:
+        if not sections:
+            return self._article_row(row, ())
         rows = self._db.execute(
             "SELECT * FROM sections WHERE feed=? AND article_id=? "
             "ORDER BY position < 0, position, published DESC, key",
             (row["feed"], row["article_id"]),
         ).fetchall()
+        return self._article_row(row, tuple(self._section(r) for r in rows))
+
+    @staticmethod
+    def _article_row(row: sqlite3.Row, sections: tuple[SectionState, ...]) -> ArticleState:
         return ArticleState(
             article_id=row["article_id"], host=row["host"], url=row["url"], title=row["title"],
             feed_title=row["feed_title"], language=row["language"], tag_date=row["tag_date"],
             first_seen=_req_dt(row["first_seen"]), last_changed=_req_dt(row["last_changed"]),
-            sections=tuple(self._section(r) for r in rows),
+            sections=sections,
         )
 
     def load_article(self, feed: str, article_id: str) -> ArticleState | None:
@@ -253,12 +203,13 @@ class SQLiteStore:
         return row is not None
 
     def latest_article(self, feed: str) -> ArticleState | None:
-        """The most recently first-seen article of a feed (its metadata heads the feed)."""
+        """The most recently first-seen article of a feed, without its sections (its
+        metadata heads the feed)."""
         row = self._db.execute(
             "SELECT * FROM articles WHERE feed=? ORDER BY first_seen DESC, article_id DESC "
             "LIMIT 1", (feed,),
         ).fetchone()
-        return self._article(row) if row else None
+        return self._article(row, sections=False) if row else None
 
     def save_poll(
         self, feed: str, articles: Sequence[ArticleState], now: datetime,
@@ -306,11 +257,24 @@ class SQLiteStore:
             (feed, art.article_id, art.host, art.url, art.title, art.feed_title, art.language,
              art.tag_date, _ts(art.first_seen), _ts(art.last_changed)),
         )
-        db.execute("DELETE FROM sections WHERE feed=? AND article_id=?", (feed, art.article_id))
+        # rows are updated in place, not deleted and inserted again: their kept entries
+        # stay, and render.entry_key tells whether one still fits
+        db.execute(
+            "DELETE FROM sections WHERE feed=? AND article_id=? "
+            "AND key NOT IN (SELECT value FROM json_each(?))",
+            (feed, art.article_id, json.dumps([s.key for s in art.sections])),
+        )
         db.executemany(
             "INSERT INTO sections (feed, article_id, key, item_id, title, html, link, published, "
             "updated, seen_headline, seen_text, content_hash, position, removed_at, revision, "
-            "authors) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "authors) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT (feed, article_id, key) DO UPDATE SET item_id=excluded.item_id, "
+            "title=excluded.title, html=excluded.html, link=excluded.link, "
+            "published=excluded.published, updated=excluded.updated, "
+            "seen_headline=excluded.seen_headline, seen_text=excluded.seen_text, "
+            "content_hash=excluded.content_hash, position=excluded.position, "
+            "removed_at=excluded.removed_at, revision=excluded.revision, "
+            "authors=excluded.authors",
             [
                 (feed, art.article_id, s.key, s.item_id, s.title, s.html, s.link,
                  _ts(s.published), _ts(s.updated), s.seen_headline, s.seen_text,
@@ -356,17 +320,33 @@ class SQLiteStore:
         """Poll bookkeeping of every feed, in one query."""
         return {row["name"]: _status(row) for row in self._db.execute("SELECT * FROM feeds")}
 
-    def mark_rendered(self, feed: str) -> None:
-        """The feed files now show the stored state."""
+    def mark_rendered(self, feed: str, entries: Mapping[str, EntryXml] | None = None) -> None:
+        """The feed files now show the stored state; keep the `entries` rendered for them
+        (by item id) for the next rendering."""
+        db = self._db
         try:
-            self._db.execute("UPDATE feeds SET render_pending=0 WHERE name=?", (feed,))
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(
+                    "UPDATE sections SET entry_key=?, entry_atom=?, entry_rss=? "
+                    "WHERE feed=? AND item_id=?",
+                    [(x.key, x.atom, x.rss, feed, item_id)
+                     for item_id, x in (entries or {}).items()],
+                )
+                db.execute("UPDATE feeds SET render_pending=0 WHERE name=?", (feed,))
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: updating feed {feed!r} failed ({exc})") from None
 
     def items(self, feed: str, limit: int) -> list[FeedItem]:
         """The newest `limit` items of a feed, newest first (removed sections included)."""
         rows = self._db.execute(
-            "SELECT item_id, title, html, link, published, updated, authors FROM sections "
+            "SELECT item_id, title, html, link, published, updated, authors, entry_key, "
+            "entry_atom, entry_rss FROM sections "
             "WHERE feed=? ORDER BY published DESC, item_id LIMIT ?",
             (feed, limit),
         ).fetchall()
@@ -375,6 +355,8 @@ class SQLiteStore:
                 item_id=r["item_id"], title=r["title"], html=r["html"], link=r["link"],
                 published=_req_dt(r["published"]), updated=_req_dt(r["updated"]),
                 authors=tuple(json.loads(r["authors"])),
+                stored_xml=EntryXml(r["entry_key"], r["entry_atom"], r["entry_rss"])
+                if r["entry_key"] else None,
             )
             for r in rows
         ]

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import feedparser
 from lxml import etree
 
 from feedgen_dw.model import FeedItem, FeedMeta
-from feedgen_dw.render import render
+from feedgen_dw.render import entry_key, render, render_feed
 
 T0 = datetime(2026, 11, 24, 5, tzinfo=UTC)
 META = FeedMeta(name="live", title="DW – Ukraine aktuell", link="https://www.dw.com/de/s/a-1",
@@ -59,3 +60,24 @@ def test_links_ids_and_guid() -> None:
 def test_empty_feed_renders() -> None:
     docs = render(META, [])
     assert feedparser.parse(docs["atom"]).bozo == 0
+
+
+def test_feeds_built_from_kept_entries_equal_a_fresh_rendering() -> None:
+    docs, fresh = render_feed(META, ITEMS)
+    assert set(fresh) == {i.item_id for i in ITEMS}  # nothing kept yet: all rendered
+    kept = [replace(i, stored_xml=fresh[i.item_id]) for i in ITEMS]
+    again, fresh_again = render_feed(META, kept)
+    assert again == docs and fresh_again == {}
+
+
+def test_a_stale_kept_entry_is_rendered_again() -> None:
+    _, fresh = render_feed(META, ITEMS)
+    kept = [replace(i, stored_xml=fresh[i.item_id]) for i in ITEMS]
+    # the item was edited after its entry was kept: the key no longer fits
+    edited = replace(kept[1], title="Neuer Titel", html="<p>neu</p>")
+    docs, fresh_now = render_feed(META, [kept[0], edited, kept[2]])
+    assert list(fresh_now) == [edited.item_id]
+    assert fresh_now[edited.item_id].key == entry_key(edited)
+    titles = [e.title for e in feedparser.parse(docs["atom"]).entries]
+    assert titles == [ITEMS[0].title, "Neuer Titel", ITEMS[2].title]
+    assert "neu" in feedparser.parse(docs["rss"]).entries[1].description

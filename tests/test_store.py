@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -8,7 +9,8 @@ import pytest
 
 from feedgen_dw.diff import diff_article
 from feedgen_dw.errors import StoreError
-from feedgen_dw.model import Article, Section
+from feedgen_dw.model import Article, EntryXml, Section
+from feedgen_dw.schema import MIGRATIONS
 from feedgen_dw.store import APPLICATION_ID, SQLiteStore
 
 T0 = datetime(2026, 11, 24, 5, tzinfo=UTC)
@@ -28,7 +30,7 @@ def test_state_round_trips_through_the_file(tmp_path: Path) -> None:
     store.close()
     reopened = SQLiteStore(path)
     assert reopened.load_article("f", "a-7") == state
-    assert reopened.latest_article("f") == state
+    assert reopened.latest_article("f") == replace(state, sections=())  # metadata only
     assert reopened.load_article("other", "a-7") is None
     items = reopened.items("f", 1)
     assert [i.item_id for i in items] == [state.sections[0].item_id]
@@ -43,7 +45,7 @@ def test_wal_schema_version_and_marker(tmp_path: Path) -> None:
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
@@ -90,8 +92,6 @@ def test_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_an_older_schema_is_migrated_on_open_keeping_the_data(tmp_path: Path) -> None:
-    from feedgen_dw.store import MIGRATIONS
-
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path)
     db.executescript(MIGRATIONS[0])
@@ -107,3 +107,27 @@ def test_an_older_schema_is_migrated_on_open_keeping_the_data(tmp_path: Path) ->
     assert status.http.etag is None
     store.close()
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_kept_entries_survive_a_changed_poll_of_their_article(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.sqlite3")
+    first = diff_article(None, _article("eins zwei drei", "vier fünf sechs"), T0).state
+    store.save_poll("f", [first], T0)
+    items = store.items("f", 10)
+    assert all(i.stored_xml is None for i in items)
+    kept = {i.item_id: EntryXml(key=f"k{n}", atom=b"<entry/>", rss=b"<item/>")
+            for n, i in enumerate(items)}
+    store.mark_rendered("f", kept)
+    assert {i.item_id: i.stored_xml for i in store.items("f", 10)} == kept
+    # a new section on top: the rows of the others are updated in place, entries kept
+    later = T0 + timedelta(minutes=5)
+    second = diff_article(first, _article("neu hier oben", "eins zwei drei", "vier fünf sechs"),
+                          later).state
+    store.save_poll("f", [second], later)
+    after = {i.item_id: i.stored_xml for i in store.items("f", 10)}
+    assert len(after) == 3
+    assert {k: v for k, v in after.items() if v is not None} == kept
+    # a section the state no longer holds is deleted with its entry
+    store.save_poll("f", [replace(second, sections=second.sections[:1])], later)
+    assert [i.item_id for i in store.items("f", 10)] == [second.sections[0].item_id]
+    store.close()

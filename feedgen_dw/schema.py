@@ -1,0 +1,68 @@
+"""The SQLite schema of the state file, as migrations: entry n brings user_version n-1 to n."""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE feeds (
+        name TEXT PRIMARY KEY,
+        last_poll TEXT,
+        last_success TEXT,
+        last_error TEXT,
+        failures INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE articles (
+        feed TEXT NOT NULL,
+        article_id TEXT NOT NULL,
+        host TEXT NOT NULL,
+        url TEXT NOT NULL,
+        title TEXT NOT NULL,
+        feed_title TEXT NOT NULL,
+        language TEXT,
+        tag_date TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_changed TEXT NOT NULL,
+        PRIMARY KEY (feed, article_id)
+    );
+    CREATE TABLE sections (
+        feed TEXT NOT NULL,
+        article_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        html TEXT NOT NULL,
+        link TEXT NOT NULL,
+        published TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        seen_headline TEXT NOT NULL,
+        seen_text TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        removed_at TEXT,
+        revision INTEGER NOT NULL DEFAULT 0,
+        authors TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (feed, article_id, key)
+    );
+    CREATE INDEX sections_by_time ON sections (feed, published DESC);
+    """,
+    # conditional GET, remembered redirects, and what the schedule needs across restarts
+    """
+    ALTER TABLE feeds ADD COLUMN etag TEXT;
+    ALTER TABLE feeds ADD COLUMN last_modified TEXT;
+    ALTER TABLE feeds ADD COLUMN config_url TEXT;
+    ALTER TABLE feeds ADD COLUMN fetch_url TEXT;
+    ALTER TABLE feeds ADD COLUMN last_change TEXT;
+    """,
+    # set with a state change, cleared once the files show it: a crash in between is
+    # repaired by the next poll even when the page has not changed since
+    """
+    ALTER TABLE feeds ADD COLUMN render_pending INTEGER NOT NULL DEFAULT 0;
+    """,
+    # each item's entry as rendered once (render.entry_xml): feeds are built from these
+    """
+    ALTER TABLE sections ADD COLUMN entry_key TEXT;
+    ALTER TABLE sections ADD COLUMN entry_atom BLOB;
+    ALTER TABLE sections ADD COLUMN entry_rss BLOB;
+    CREATE INDEX sections_by_item ON sections (feed, item_id);
+    """,
+)
