@@ -6,9 +6,11 @@ prepends by default; Atom entry links lose rel/type (upstream issue 135); the RS
 link is the last fg.link() call; description() would overwrite Atom content; unset dates
 default to now() with microseconds (lastBuildDate too).
 
-Each item's entry is rendered by feedgen once and kept (EntryXml, stored with the item);
-later feeds are built from the kept entries, so a poll that adds one item renders one
-entry, not all of them again.
+Each item's entry is rendered by feedgen once, indented for its place in the feed, and
+kept (EntryXml, stored with the item). A feed is feedgen's document without entries with
+the kept entries put in before its closing tag, where feedgen would have appended them:
+the bytes equal feedgen's whole rendering (tests hold them to that), and a poll that adds
+one item renders one entry, not all of them again.
 """
 
 from __future__ import annotations
@@ -35,9 +37,11 @@ STYLESHEET_PI = f'type="text/xsl" href="{STYLESHEET}"'
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 # Part of every entry's key: change it when the markup of an entry changes, and the
 # entries kept from before are rendered again.
-ENTRY_MARKUP_VERSION = "1"
-# Kept entries are our own output, but they come back from a file: no entities, no network.
-_ENTRY_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+ENTRY_MARKUP_VERSION = "2"
+# Where entries go in feedgen's pretty-printed documents: before the closing tag of the
+# element they belong to, at its depth (Atom: feed/entry; RSS: rss/channel/item).
+_ENTRY_SLOTS = {"atom": (b"</feed>", 1), "rss": (b"  </channel>", 2)}
+INDENT = "  "  # lxml's pretty_print indentation
 
 
 class _FeedLinks(BaseExtension):  # type: ignore[misc]
@@ -78,12 +82,10 @@ def feed_url(meta: FeedMeta, fmt: str) -> str:
 
 def entry_key(item: FeedItem) -> str:
     """A digest of everything an item's entry is rendered from."""
-    digest = hashlib.blake2b(digest_size=16)
-    for part in (ENTRY_MARKUP_VERSION, item.item_id, item.title, item.html, item.link,
-                 item.published.isoformat(), item.updated.isoformat(), *item.authors):
-        digest.update(part.encode("utf-8", "surrogatepass"))
-        digest.update(b"\x00")
-    return digest.hexdigest()
+    parts = (ENTRY_MARKUP_VERSION, item.item_id, item.title, item.html, item.link,
+             item.published.isoformat(), item.updated.isoformat(), *item.authors)
+    data = "\x00".join(parts).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _fill_entry(fe: FeedEntry, item: FeedItem) -> None:
@@ -100,30 +102,27 @@ def _fill_entry(fe: FeedEntry, item: FeedItem) -> None:
 
 
 def entry_xml(item: FeedItem, key: str | None = None) -> EntryXml:
-    """The item's Atom entry and RSS item, rendered by feedgen."""
+    """The item's Atom entry and RSS item, rendered by feedgen and indented as they are
+    in the pretty-printed feeds."""
     fe = FeedEntry()
     fe.register_extension("linkfix", _EntryLinkFix, atom=True, rss=True)
     _fill_entry(fe, item)
-    return EntryXml(key=key or entry_key(item), atom=etree.tostring(fe.atom_entry()),
-                    rss=etree.tostring(fe.rss_entry()))
+    atom, rss = fe.atom_entry(), fe.rss_entry()
+    etree.indent(atom, INDENT, level=_ENTRY_SLOTS["atom"][1])
+    etree.indent(rss, INDENT, level=_ENTRY_SLOTS["rss"][1])
+    return EntryXml(key=key or entry_key(item), atom=etree.tostring(atom),
+                    rss=etree.tostring(rss))
 
 
-class _KeptEntry(FeedEntry):  # type: ignore[misc]
-    """An entry that feedgen places into the feed as it was rendered before."""
-
-    def __init__(self, xml: EntryXml) -> None:
-        super().__init__()
-        self._xml = xml
-
-    def atom_entry(self, extensions: bool = True) -> Any:
-        return etree.fromstring(self._xml.atom, _ENTRY_PARSER)
-
-    def rss_entry(self, extensions: bool = True) -> Any:
-        return etree.fromstring(self._xml.rss, _ENTRY_PARSER)
+def _with_entries(document: bytes, fmt: str, entries: Sequence[bytes]) -> bytes:
+    """feedgen's `document` (no entries) with `entries` where feedgen appends them."""
+    closing, depth = _ENTRY_SLOTS[fmt]
+    at = document.rindex(closing)
+    lead = INDENT.encode() * depth
+    return document[:at] + b"".join(lead + e + b"\n" for e in entries) + document[at:]
 
 
-def _generator(meta: FeedMeta, items: Sequence[FeedItem], entries: Sequence[EntryXml],
-               fmt: str) -> FeedGenerator:
+def _generator(meta: FeedMeta, items: Sequence[FeedItem], fmt: str) -> FeedGenerator:
     fg = FeedGenerator()
     fg.register_extension("linkfix", _FeedLinks, _EntryLinkFix, atom=True, rss=True)
     fg.linkfix.hub = meta.hub
@@ -143,8 +142,6 @@ def _generator(meta: FeedMeta, items: Sequence[FeedItem], entries: Sequence[Entr
     updated = max((item.updated for item in items), default=EMPTY_FEED_TIME)
     fg.updated(updated)
     fg.lastBuildDate(updated)
-    for xml in entries:
-        fg.add_entry(_KeptEntry(xml), order="append")
     return fg
 
 
@@ -193,9 +190,13 @@ def render_feed(meta: FeedMeta, items: Sequence[FeedItem]
         if xml is None or xml.key != key:
             xml = fresh[item.item_id] = entry_xml(item, key)
         entries.append(xml)
-    atom: bytes = _generator(meta, items, entries, "atom").atom_str(pretty=True)
-    rss: bytes = _generator(meta, items, entries, "rss").rss_str(pretty=True)
-    return {"atom": atom, "rss": rss, "json": render_json(meta, items)}, fresh
+    atom: bytes = _generator(meta, items, "atom").atom_str(pretty=True)
+    rss: bytes = _generator(meta, items, "rss").rss_str(pretty=True)
+    return {
+        "atom": _with_entries(atom, "atom", [e.atom for e in entries]),
+        "rss": _with_entries(rss, "rss", [e.rss for e in entries]),
+        "json": render_json(meta, items),
+    }, fresh
 
 
 def render(meta: FeedMeta, items: Sequence[FeedItem]) -> dict[str, bytes]:

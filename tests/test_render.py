@@ -81,3 +81,24 @@ def test_a_stale_kept_entry_is_rendered_again() -> None:
     titles = [e.title for e in feedparser.parse(docs["atom"]).entries]
     assert titles == [ITEMS[0].title, "Neuer Titel", ITEMS[2].title]
     assert "neu" in feedparser.parse(docs["rss"]).entries[1].description
+
+
+def _feedgen_whole(meta: FeedMeta, items: list[FeedItem], fmt: str) -> bytes:
+    """feedgen appending every entry itself: what the kept entries must reproduce."""
+    from feedgen_dw.render import _fill_entry, _generator
+
+    fg = _generator(meta, items, fmt)
+    for item in items:
+        _fill_entry(fg.add_entry(order="append"), item)
+    whole: bytes = fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True)
+    return whole
+
+
+def test_kept_entries_give_the_bytes_of_feedgens_own_rendering() -> None:
+    odd = [replace(ITEMS[0], html="<p>zwei\nZeilen</p>\n<p>mit <b>Markup</b></p>",
+                   authors=("AFP", "dpa")), replace(ITEMS[1], html=""), ITEMS[2]]
+    for meta in (META, replace(META, hub="https://hub.example/", language=None)):
+        for items in ([], odd[:1], odd):
+            docs = render(meta, items)
+            for fmt in ("atom", "rss"):
+                assert docs[fmt] == _feedgen_whole(meta, items, fmt), (fmt, len(items))
