@@ -3,12 +3,14 @@ backoff (honouring Retry-After), conditional GET, a streamed size cap and an HTM
 
 from __future__ import annotations
 
+import codecs
 import logging
 import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,13 +51,22 @@ class Validators:
 
 @dataclass(frozen=True)
 class FetchResult:
-    """A fetched page; `status` 304 means unchanged (no text)."""
+    """A fetched page; `status` 304 means unchanged (no body)."""
 
     url: str  # after redirects
     status: int
-    text: str
+    body: bytes = b""
+    encoding: str = "utf-8"  # from the Content-Type header or the page's <meta charset>
     validators: Validators = Validators()
     permanent_url: str | None = None  # where a 301/308 chain ended, to ask there next time
+
+    @cached_property
+    def text(self) -> str:
+        """The body decoded (extraction parses `body` itself and never needs this)."""
+        try:
+            return self.body.decode(self.encoding, errors="replace")
+        except LookupError:
+            return self.body.decode("utf-8", errors="replace")
 
     @property
     def not_modified(self) -> bool:
@@ -79,15 +90,15 @@ class _RetryAfterTooLong(Exception):
         self.seconds = seconds
 
 
-def _decode(body: bytes, header_charset: str | None) -> str:
+def _encoding(body: bytes, header_charset: str | None) -> str:
     charset = header_charset
     if not charset:
         found = META_CHARSET_RE.search(body[:4096])
         charset = found.group(1).decode("ascii") if found else "utf-8"
     try:
-        return body.decode(charset, errors="replace")
+        return codecs.lookup(charset).name
     except LookupError:
-        return body.decode("utf-8", errors="replace")
+        return "utf-8"  # an unknown charset name: UTF-8 is the likeliest
 
 
 def _reason(exc: Exception) -> str:
@@ -206,7 +217,7 @@ class Fetcher:
             # reading the (empty) body lets the connection go back to the pool; closing
             # an unread streamed response would drop it
             _ = response.content
-            return FetchResult(url=response.url, status=304, text="", permanent_url=permanent)
+            return FetchResult(url=response.url, status=304, permanent_url=permanent)
         if response.status_code >= 400:
             raise FetchError(
                 f"{url}: HTTP {response.status_code} {response.reason or ''}".rstrip(),
@@ -222,7 +233,8 @@ class Fetcher:
         if charset and "charset" not in ctype.lower():
             charset = None  # requests' ISO-8859-1 default for text/* is a guess
         return FetchResult(
-            url=response.url, status=response.status_code, text=_decode(body, charset),
+            url=response.url, status=response.status_code, body=body,
+            encoding=_encoding(body, charset),
             validators=Validators(
                 etag=response.headers.get("ETag"),
                 last_modified=response.headers.get("Last-Modified"),

@@ -127,7 +127,7 @@ def _fetch_settings(feed: FeedConfig) -> FetchSettings:
 def _diff(feed: FeedConfig, store: Store, page: FetchResult, now: datetime,
           ) -> tuple[ArticleState, DiffResult, bool]:
     """Extract and decide one fetched article: (state, diff, state changed)."""
-    article = extract_page(page.text, page.url, feed.site, feed.profile)
+    article = extract_page(page.body, page.url, feed.site, feed.profile, page.encoding)
     prev = store.load_article(feed.name, article.article_id)
     try:
         diff = diff_article(prev, article, now, feed.on_edit)

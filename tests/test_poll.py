@@ -9,7 +9,7 @@ from feedgen_dw.config import FeedConfig
 from feedgen_dw.demo import FIRST, THIRD
 from feedgen_dw.fetch import Fetcher
 from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed
-from feedgen_dw.replay import ReplayServer
+from feedgen_dw.replay import ReplayServer, render_page
 from feedgen_dw.store import SQLiteStore
 from tests.conftest import parse_feed
 
@@ -80,3 +80,24 @@ def test_max_items_keeps_the_newest(server: ReplayServer, env) -> None:  # type:
     titles = [e.title for e in parse_feed(feed_paths(output, "f")["rss"]).entries]
     assert titles == [
         "Selenskyj bittet um mehr Flugabwehr", "Nächtliche Drohnenangriffe auf Odessa"]
+
+
+@pytest.mark.parametrize(("charset", "header", "apollo"), [
+    ("windows-1252", "text/html; charset=windows-1252", True),  # from the header
+    ("iso-8859-1", "text/html", False),  # from <meta charset> only, read from the DOM
+])
+def test_pages_in_other_charsets_are_parsed_from_their_bytes(  # type: ignore[no-untyped-def]
+    server: ReplayServer, env, charset: str, header: str, apollo: bool,
+) -> None:
+    store, fetcher, output = env
+    page = render_page(FIRST, server.base_url, apollo=apollo).replace(
+        '<meta charset="utf-8">', f'<meta charset="{charset}">')
+    url = server.base_url + "/de/legacy/a-1"
+    server.set("/de/legacy/a-1", 200, page.encode(charset, "xmlcharrefreplace"),
+               {"Content-Type": header})
+    feed = FeedConfig(name="f", url=url)
+    assert poll_feed(feed, store, fetcher, output, fixed_clock(T0)).ok
+    titles = [e.title for e in parse_feed(feed_paths(output, "f")["atom"]).entries]
+    expected = [s.headline for s in FIRST.sections if s.headline]
+    assert [t for t in titles if t in expected] == expected
+    assert "Nächtliche Drohnenangriffe auf Odessa" in titles  # umlauts decoded, not mojibake

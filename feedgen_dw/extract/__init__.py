@@ -9,7 +9,7 @@ from parsel import Selector
 from feedgen_dw.errors import ExtractError
 from feedgen_dw.extract import dw, liveblog
 from feedgen_dw.extract.custom import Profile, extract_custom
-from feedgen_dw.extract.html import XML_INVALID
+from feedgen_dw.extract.html import page_selector
 from feedgen_dw.model import Article
 
 # 'auto' asks them in this order: the specific DW profile before the generic live blog
@@ -30,16 +30,13 @@ def pick_profile(site: str, url: str, selector: Selector) -> tuple[str, str]:
                        "(no DW article, no schema.org LiveBlogPosting)")
 
 
-def extract_page(page: str, url: str, site: str = "dw",
-                 profile: Profile | None = None) -> Article:
-    """Parse `page` (fetched from `url`) once and extract it with the right profile."""
-    try:
-        selector = Selector(text=page, type="html")  # parsel would read a JSON body as JSON
-    except UnicodeEncodeError:
-        page = XML_INVALID.sub("", page)  # lone surrogates (from bad input) stop lxml
-        selector = Selector(text=page, type="html")
+def extract_page(page: str | bytes, url: str, site: str = "dw",
+                 profile: Profile | None = None, encoding: str = "utf-8") -> Article:
+    """Parse `page` (fetched from `url`; bytes in `encoding`, or text) once and extract it
+    with the right profile."""
+    selector = page_selector(page, encoding)
     if profile is not None:
-        custom = extract_custom(page, url, selector, profile)
+        custom = extract_custom(url, selector, profile)
         return replace(custom, reason=f"site: {profile.name}, a profile of selectors")
     name, reason = pick_profile(site, url, selector)
     article: Article = PROFILES[name].extract(page, url, selector)

@@ -113,8 +113,8 @@ def _without(element: etree._Element, profile: Profile) -> etree._Element:
     return copy
 
 
-def extract_custom(page: str, url: str, sel: Selector, profile: Profile) -> Article:
-    """Read `page` with a user profile."""
+def extract_custom(url: str, sel: Selector, profile: Profile) -> Article:
+    """Read the page parsed into `sel` with a user profile."""
     zone = ZoneInfo(profile.timezone)
     for selector in profile.drop:
         for node in sel.css(selector):

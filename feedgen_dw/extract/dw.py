@@ -36,6 +36,7 @@ from feedgen_dw.extract.html import (
     first_words,
     has_class,
     normalize_space,
+    page_selector,
     parse_fragment,
     quick_text,
     sanitize_with_text,
@@ -328,18 +329,22 @@ def _sections(blocks: list[_Block], lead_headline: str, base: str) -> list[Secti
     return sections
 
 
-def _check_complete(page: str, url: str) -> None:
+def _check_complete(page: str | bytes, url: str) -> None:
     # DW pages always close </html>; one that does not was cut off in transit
-    if not TRUNCATION_END_RE.search(page[-8192:]):
+    tail = page[-8192:]
+    if isinstance(tail, bytes):
+        tail = tail.decode("utf-8", errors="replace")  # the tag is ASCII in any charset
+    if not TRUNCATION_END_RE.search(tail):
         raise ExtractError(f"{url}: page is truncated (no </html> at the end)")
 
 
-def extract(page: str, url: str, selector: Selector | None = None) -> Article:
+def extract(page: str | bytes, url: str, selector: Selector | None = None) -> Article:
     """Read a DW article or live blog page into an Article; ExtractError when there is
     no body."""
     # not `selector or ...`: a Selector's truth value serializes the whole document
-    sel = selector if selector is not None else Selector(text=page, type="html")
-    state = app_state(sel) if "__APP_STATE__" in page else None
+    sel = selector if selector is not None else page_selector(page)
+    marker = b"__APP_STATE__" if isinstance(page, bytes) else "__APP_STATE__"
+    state = app_state(sel) if marker in page else None  # type: ignore[operator]
     live_id = live_blog_id(url, sel)
     if live_id:
         _check_complete(page, url)

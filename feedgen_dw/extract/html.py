@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsp
 
 import lxml.html
 from lxml import etree
+from parsel import Selector
 
 # Tags kept as they are; anything else is unwrapped (its children are kept).
 ALLOWED_TAGS = frozenset(
@@ -257,6 +258,19 @@ def sanitize_with_text(
     _prune(root)
     html = "".join(lxml.html.tostring(child, encoding="unicode") for child in root)
     return html, element_text(root)
+
+
+def page_selector(page: str | bytes, encoding: str = "utf-8") -> Selector:
+    """The parsed page: bytes go to lxml as they are (it decodes while parsing, no decoded
+    copy of the page is made); text is parsed as text."""
+    if isinstance(page, bytes):
+        # parsel refuses an empty body (an empty text it reads as <html/>)
+        return Selector(body=page or b"<html/>", encoding=encoding, type="html")
+    try:
+        return Selector(text=page, type="html")  # type given: parsel would read JSON as JSON
+    except UnicodeEncodeError:
+        # lone surrogates (from bad input) stop lxml
+        return Selector(text=XML_INVALID.sub("", page), type="html")
 
 
 def parse_fragment(html: str) -> list[etree._Element]:

@@ -20,7 +20,13 @@ from urllib.parse import urlsplit
 from parsel import Selector
 
 from feedgen_dw.errors import ExtractError
-from feedgen_dw.extract.html import clean_url, first_words, normalize_space, to_uri
+from feedgen_dw.extract.html import (
+    clean_url,
+    first_words,
+    normalize_space,
+    page_selector,
+    to_uri,
+)
 from feedgen_dw.extract.structured import json_ld_objects, parse_time
 from feedgen_dw.model import Article, Section
 
@@ -176,9 +182,9 @@ def _sections(updates: list[_Update], title: str) -> Iterator[Section]:
                       published=update.published, source_key=key, authors=update.authors)
 
 
-def extract(page: str, url: str, selector: Selector | None = None) -> Article:
+def extract(page: str | bytes, url: str, selector: Selector | None = None) -> Article:
     """Read a live blog's updates into an Article; ExtractError when there are none."""
-    sel = selector if selector is not None else Selector(text=page, type="html")
+    sel = selector if selector is not None else page_selector(page)
     found = find(sel)
     if found is None:
         raise ExtractError(f"{url}: extraction found nothing: no LiveBlogPosting updates")
