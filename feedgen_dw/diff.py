@@ -143,10 +143,11 @@ def _edited(
     """The state after an edit; under republish, `now` becomes the new published time."""
     seen = replace(
         old, seen_headline=section.headline, seen_text=section.text, content_hash=digest,
-        authors=section.authors or old.authors,
+        authors=section.authors or old.authors, raw_digest=section.raw_digest,
     )
     if policy is EditPolicy.IGNORE:
-        return seen
+        # the item keeps its old html, which the new markup's digest does not describe
+        return replace(seen, raw_digest="")
     if policy is EditPolicy.REPUBLISH:
         revision = old.revision + 1
         return replace(
@@ -212,7 +213,7 @@ def diff_article(
             key=key, item_id=_item_id(*ids, key, 0), title=section.headline,
             html=section.html, link=link, published=published, updated=published,
             seen_headline=section.headline, seen_text=section.text, content_hash=digest,
-            position=i, authors=section.authors,
+            position=i, authors=section.authors, raw_digest=section.raw_digest,
         ))
     removed = []
     for j, state in enumerate(old):

@@ -26,6 +26,7 @@ class Section:
     published: datetime | None = None  # the page's own time for the section, if it has one
     source_key: str | None = None  # a stable id the page itself gives (live-blog post id)
     authors: tuple[str, ...] = ()
+    raw_digest: str = ""  # of the page markup the html came from (extract.html.raw_digest)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class SectionState:
     removed_at: datetime | None = None
     revision: int = 0
     authors: tuple[str, ...] = ()
+    raw_digest: str = ""  # of the markup `html` was sanitized from; "" when unknown
 
 
 @dataclass(frozen=True)

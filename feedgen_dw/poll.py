@@ -125,10 +125,16 @@ def _fetch_settings(feed: FeedConfig) -> FetchSettings:
 
 
 def _diff(feed: FeedConfig, store: Store, page: FetchResult, now: datetime,
-          ) -> tuple[ArticleState, DiffResult, bool]:
-    """Extract and decide one fetched article: (state, diff, state changed)."""
-    article = extract_page(page.body, page.url, feed.site, feed.profile, page.encoding)
-    prev = store.load_article(feed.name, article.article_id)
+          guess: ArticleState | None = None) -> tuple[ArticleState, DiffResult, bool]:
+    """Extract and decide one fetched article: (state, diff, state changed). `guess` is
+    the stored state the page probably updates: its sections are not sanitized again."""
+    known = {s.raw_digest: (s.html, s.seen_text) for s in guess.sections
+             if s.raw_digest} if guess else None
+    article = extract_page(page.body, page.url, feed.site, feed.profile, page.encoding, known)
+    if guess is not None and guess.article_id == article.article_id:
+        prev: ArticleState | None = guess
+    else:
+        prev = store.load_article(feed.name, article.article_id)
     try:
         diff = diff_article(prev, article, now, feed.on_edit)
     except ExtractError as exc:
@@ -147,7 +153,9 @@ def _poll_one(feed: FeedConfig, store: Store, fetcher: Fetcher, status: FeedStat
         result.not_modified = True
         store.save_poll(feed.name, [], now)
         return False
-    state, diff, changed = _diff(feed, store, page, now)
+    # a feed of one article: the stored article is almost always this page's
+    state, diff, changed = _diff(feed, store, page, now,
+                                 store.latest_article(feed.name, sections=True))
     new_http = HttpState(config_url=feed.url, fetch_url=page.permanent_url,
                          etag=page.validators.etag, last_modified=page.validators.last_modified)
     store.save_poll(feed.name, [state] if changed else [], now, http=new_http,

@@ -58,11 +58,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE feeds ADD COLUMN render_pending INTEGER NOT NULL DEFAULT 0;
     """,
-    # each item's entry as rendered once (render.entry_xml): feeds are built from these
+    # each item's entry as rendered once (render.entry_xml): feeds are built from these;
+    # the digest of the markup each section was sanitized from, so it is not sanitized again
     """
     ALTER TABLE sections ADD COLUMN entry_key TEXT;
     ALTER TABLE sections ADD COLUMN entry_atom BLOB;
     ALTER TABLE sections ADD COLUMN entry_rss BLOB;
+    ALTER TABLE sections ADD COLUMN raw_digest TEXT NOT NULL DEFAULT '';
     CREATE INDEX sections_by_item ON sections (feed, item_id);
     """,
 )

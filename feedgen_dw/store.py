@@ -52,7 +52,7 @@ class Store(Protocol):
 
     def load_article(self, feed: str, article_id: str) -> ArticleState | None: ...
 
-    def latest_article(self, feed: str) -> ArticleState | None: ...
+    def latest_article(self, feed: str, sections: bool = False) -> ArticleState | None: ...
 
     def has_articles(self, feed: str) -> bool: ...
 
@@ -160,6 +160,7 @@ class SQLiteStore:
             seen_text=row["seen_text"], content_hash=row["content_hash"],
             position=row["position"], removed_at=_dt(row["removed_at"]),
             revision=row["revision"], authors=tuple(json.loads(row["authors"])),
+            raw_digest=row["raw_digest"],
         )
 
     def _article(self, row: sqlite3.Row, sections: bool = True) -> ArticleState:
@@ -202,14 +203,14 @@ class SQLiteStore:
         row = self._db.execute("SELECT 1 FROM articles WHERE feed=? LIMIT 1", (feed,)).fetchone()
         return row is not None
 
-    def latest_article(self, feed: str) -> ArticleState | None:
-        """The most recently first-seen article of a feed, without its sections (its
-        metadata heads the feed)."""
+    def latest_article(self, feed: str, sections: bool = False) -> ArticleState | None:
+        """The most recently first-seen article of a feed (its metadata heads the feed),
+        with its sections only when asked."""
         row = self._db.execute(
             "SELECT * FROM articles WHERE feed=? ORDER BY first_seen DESC, article_id DESC "
             "LIMIT 1", (feed,),
         ).fetchone()
-        return self._article(row, sections=False) if row else None
+        return self._article(row, sections=sections) if row else None
 
     def save_poll(
         self, feed: str, articles: Sequence[ArticleState], now: datetime,
@@ -267,19 +268,19 @@ class SQLiteStore:
         db.executemany(
             "INSERT INTO sections (feed, article_id, key, item_id, title, html, link, published, "
             "updated, seen_headline, seen_text, content_hash, position, removed_at, revision, "
-            "authors) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+            "authors, raw_digest) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
             "ON CONFLICT (feed, article_id, key) DO UPDATE SET item_id=excluded.item_id, "
             "title=excluded.title, html=excluded.html, link=excluded.link, "
             "published=excluded.published, updated=excluded.updated, "
             "seen_headline=excluded.seen_headline, seen_text=excluded.seen_text, "
             "content_hash=excluded.content_hash, position=excluded.position, "
             "removed_at=excluded.removed_at, revision=excluded.revision, "
-            "authors=excluded.authors",
+            "authors=excluded.authors, raw_digest=excluded.raw_digest",
             [
                 (feed, art.article_id, s.key, s.item_id, s.title, s.html, s.link,
                  _ts(s.published), _ts(s.updated), s.seen_headline, s.seen_text,
                  s.content_hash, s.position, _ts(s.removed_at), s.revision,
-                 json.dumps(list(s.authors)))
+                 json.dumps(list(s.authors)), s.raw_digest)
                 for s in art.sections
             ],
         )

@@ -31,6 +31,7 @@ from feedgen_dw.extract.dw_live import (
     state_content,
 )
 from feedgen_dw.extract.html import (
+    Known,
     clean_url,
     element_text,
     first_words,
@@ -39,7 +40,7 @@ from feedgen_dw.extract.html import (
     page_selector,
     parse_fragment,
     quick_text,
-    sanitize_with_text,
+    sanitize_known,
     to_uri,
 )
 from feedgen_dw.extract.structured import json_ld_objects, parse_time
@@ -309,7 +310,8 @@ def _split_title(title: str) -> tuple[str, str]:
     return title, title
 
 
-def _sections(blocks: list[_Block], lead_headline: str, base: str) -> list[Section]:
+def _sections(blocks: list[_Block], lead_headline: str, base: str,
+              known: Known | None = None) -> list[Section]:
     groups: list[tuple[str, bool, list[etree._Element]]] = [(lead_headline, True, [])]
     for block in blocks:
         if block.kind == "heading":
@@ -318,14 +320,15 @@ def _sections(blocks: list[_Block], lead_headline: str, base: str) -> list[Secti
             groups[-1][2].append(block.element)
     sections = []
     for headline, is_lead, elements in groups:
-        html, text = sanitize_with_text(elements, base, _image_src)
+        html, text, digest = sanitize_known(elements, base, _image_src, known, NAME)
         if is_lead and not html:
             continue  # the page starts with a heading: there is no lead
         if not headline and not html:
             continue
         # an item needs a title: an empty heading or article title falls back to the text
         headline = headline or first_words(text) or "…"
-        sections.append(Section(headline=headline, html=html, text=text, is_lead=is_lead))
+        sections.append(Section(headline=headline, html=html, text=text, is_lead=is_lead,
+                                raw_digest=digest))
     return sections
 
 
@@ -338,9 +341,10 @@ def _check_complete(page: str | bytes, url: str) -> None:
         raise ExtractError(f"{url}: page is truncated (no </html> at the end)")
 
 
-def extract(page: str | bytes, url: str, selector: Selector | None = None) -> Article:
+def extract(page: str | bytes, url: str, selector: Selector | None = None,
+            known: Known | None = None) -> Article:
     """Read a DW article or live blog page into an Article; ExtractError when there is
-    no body."""
+    no body. Sections whose raw digest is `known` are taken from there, not sanitized."""
     # not `selector or ...`: a Selector's truth value serializes the whole document
     sel = selector if selector is not None else page_selector(page)
     marker = b"__APP_STATE__" if isinstance(page, bytes) else "__APP_STATE__"
@@ -372,7 +376,8 @@ def extract(page: str | bytes, url: str, selector: Selector | None = None) -> Ar
     title = normalize_space(meta.title or dom_title or sel.css("title::text").get() or "")
     language = page_language(sel, canonical, meta.language)
     feed_title, lead_headline = _split_title(title)
-    sections = _sections(list(_classify(blocks, source == "dom-legacy")), lead_headline, canonical)
+    sections = _sections(list(_classify(blocks, source == "dom-legacy")), lead_headline,
+                         canonical, known)
     intro = sel.css("p.intro")
     if not sections and source == "dom-legacy" and intro:
         # short older pages (audio, video) carry their whole text in the intro

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -271,6 +271,33 @@ def page_selector(page: str | bytes, encoding: str = "utf-8") -> Selector:
     except UnicodeEncodeError:
         # lone surrogates (from bad input) stop lxml
         return Selector(text=XML_INVALID.sub("", page), type="html")
+
+
+# Part of every raw digest: change it when sanitizing changes, and sections are redone.
+SANITIZER_VERSION = "1"
+# raw digest -> (html, text) of sections sanitized in an earlier poll of the feed
+Known = Mapping[str, tuple[str, str]]
+
+
+def raw_digest(elements: Sequence[etree._Element], base: str, salt: str = "") -> str:
+    """A digest of the raw markup of `elements` (tails included) up to runs of white space,
+    which sanitizing folds anyway: equal digests, equal sanitized HTML and text."""
+    markup = "".join(etree.tostring(el, encoding="unicode") for el in elements)
+    data = "\x00".join((SANITIZER_VERSION, salt, base, " ".join(markup.split())))
+    return hashlib.blake2b(data.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def sanitize_known(
+    elements: Sequence[etree._Element], base: str, image_src: ImageSource | None = None,
+    known: Known | None = None, salt: str = "",
+) -> tuple[str, str, str]:
+    """sanitize_with_text() and the raw digest, (html, text, digest); markup sanitized in
+    an earlier poll (its digest in `known`) is not sanitized again."""
+    digest = raw_digest(elements, base, salt)
+    if known and digest in known:
+        html, text = known[digest]
+        return html, text, digest
+    return (*sanitize_with_text(elements, base, image_src), digest)
 
 
 def parse_fragment(html: str) -> list[etree._Element]:

@@ -21,6 +21,7 @@ from parsel import Selector
 
 from feedgen_dw.errors import ExtractError
 from feedgen_dw.extract.html import (
+    Known,
     clean_url,
     first_words,
     normalize_space,
@@ -182,8 +183,10 @@ def _sections(updates: list[_Update], title: str) -> Iterator[Section]:
                       published=update.published, source_key=key, authors=update.authors)
 
 
-def extract(page: str | bytes, url: str, selector: Selector | None = None) -> Article:
-    """Read a live blog's updates into an Article; ExtractError when there are none."""
+def extract(page: str | bytes, url: str, selector: Selector | None = None,
+            known: Known | None = None) -> Article:
+    """Read a live blog's updates into an Article; ExtractError when there are none.
+    (`known` is not needed: update bodies are plain text, escaped, never sanitized.)"""
     sel = selector if selector is not None else page_selector(page)
     found = find(sel)
     if found is None:

@@ -1,0 +1,136 @@
+"""Sections whose raw markup was sanitized in an earlier poll are not sanitized again."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from feedgen_dw.config import FeedConfig
+from feedgen_dw.demo import FIRST
+from feedgen_dw.extract import extract_page, html
+from feedgen_dw.extract.html import parse_fragment, raw_digest, sanitize_known, sanitize_with_text
+from feedgen_dw.fetch import Fetcher
+from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed
+from feedgen_dw.replay import DemoSection, ReplayServer
+from feedgen_dw.store import SQLiteStore
+from tests.conftest import parse_feed
+from tests.test_extract import REAL_DW
+
+BASE = "https://www.dw.com/de/x/a-1"
+T0 = datetime(2026, 11, 24, 5, tzinfo=UTC)
+
+WORD = st.sampled_from(["Kiew", "Grüße", "a&b", "<x>", "Drohnen", "1.000", "—"])
+SPACE = st.sampled_from([" ", "  ", "\u00a0", "\n", " \t", "&nbsp;", " &#160; "])
+TAG = st.sampled_from(["", "b", "em", "a"])
+
+
+def _markup(draw: st.DrawFn, words: list[str], spaced: bool) -> str:
+    """`words` as paragraphs with inline tags; `spaced` draws the white space afresh."""
+    out = []
+    for n, word in enumerate(words):
+        gap = draw(SPACE) if spaced else " "
+        tag = ["", "b", "em", "a"][n % 4]
+        text = word.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        if tag == "a":
+            text = f'<a href="/p?utm_source=x&amp;id={n}">{text}</a>'
+        elif tag:
+            text = f"<{tag}>{text}</{tag}>"
+        out.append(text + gap)
+        if n % 3 == 2:
+            out.append("</p><p>")
+    return "<p>" + "".join(out) + "</p>"
+
+
+@st.composite
+def _pair(draw: st.DrawFn) -> tuple[str, str]:
+    """Two bodies with the same words and fresh white space, or with one word changed."""
+    words = draw(st.lists(WORD, min_size=1, max_size=9))
+    other = list(words)
+    if draw(st.booleans()):
+        other[draw(st.integers(0, len(words) - 1))] = draw(WORD)
+    return _markup(draw, words, spaced=True), _markup(draw, other, spaced=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(pair=_pair())
+def test_equal_digests_mean_equal_sanitized_html_and_text(pair: tuple[str, str]) -> None:
+    one, two = (parse_fragment(markup) for markup in pair)
+    same_output = sanitize_with_text(one, BASE) == sanitize_with_text(two, BASE)
+    if raw_digest(one, BASE) == raw_digest(two, BASE):
+        assert same_output
+    else:
+        # white space alone never makes a digest differ where the output is the same
+        assert not same_output or re.sub(r"\s|&nbsp;|&#160;|\u00a0", "", pair[0]) != re.sub(
+            r"\s|&nbsp;|&#160;|\u00a0", "", pair[1])
+
+
+def test_digest_ignores_white_space_runs_but_not_words_base_or_profile() -> None:
+    plain = parse_fragment("<p>Neue Angriffe auf Kiew</p>")
+    spaced = parse_fragment("<p>Neue\u00a0 Angriffe\n auf&nbsp;Kiew</p>")
+    other = parse_fragment("<p>Neue Angriffe auf Lwiw</p>")
+    assert raw_digest(plain, BASE) == raw_digest(spaced, BASE)
+    assert raw_digest(plain, BASE) != raw_digest(other, BASE)
+    assert raw_digest(plain, BASE) != raw_digest(plain, BASE + "x")
+    assert raw_digest(plain, BASE, "dw") != raw_digest(plain, BASE, "custom")
+
+
+def test_known_markup_is_taken_from_the_earlier_poll() -> None:
+    blocks = parse_fragment("<p>Neue Angriffe auf Kiew</p>")
+    html_now, text_now, digest = sanitize_known(blocks, BASE)
+    assert (html_now, text_now) == ("<p>Neue Angriffe auf Kiew</p>", "Neue Angriffe auf Kiew")
+    # what the earlier poll stored comes back as it is, without sanitizing
+    assert sanitize_known(blocks, BASE, known={digest: ("<p>kept</p>", "kept")}) == (
+        "<p>kept</p>", "kept", digest)
+
+
+@pytest.mark.parametrize("name", [r[0] for r in REAL_DW], ids=[r[0][:13] for r in REAL_DW])
+def test_real_pages_extract_the_same_from_known_sections(name: str) -> None:
+    from tests.conftest import realpage
+
+    page = realpage(f"dw/{name}")
+    url = "https://www.dw.com/de/x/a-" + re.search(r"_a-(\d+)_", name).group(1)  # type: ignore[union-attr]
+    fresh = extract_page(page, url, "auto")
+    known = {s.raw_digest: (s.html, s.text) for s in fresh.sections}
+    assert all(known)
+    assert extract_page(page, url, "auto", known=known) == fresh
+
+
+def test_a_poll_sanitizes_only_the_sections_it_has_not_seen(
+    server: ReplayServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    real = html.sanitize_with_text
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = real(*args, **kwargs)
+        calls.append(result[1])
+        return result
+
+    monkeypatch.setattr(html, "sanitize_with_text", counting)
+    store, fetcher = SQLiteStore(tmp_path / "s.sqlite3"), Fetcher(retries=0)
+    output = Output(tmp_path / "public", "http://127.0.0.1:8080/")
+    feed = FeedConfig(name="f", url=server.publish(FIRST))
+    assert poll_feed(feed, store, fetcher, output, fixed_clock(T0)).ok
+    first = len(calls)
+    assert first == len([s for s in FIRST.sections if s.paragraphs])
+    # one new section on top and one edited below: only those two are sanitized
+    edited = replace(FIRST.sections[-1], paragraphs=(FIRST.sections[-1].paragraphs[0] + " Neu.",))
+    added = DemoSection(headline="Eine neue Meldung", paragraphs=("Frischer Text dazu.",))
+    page = replace(FIRST, sections=(FIRST.sections[0], added, *FIRST.sections[1:-1], edited))
+    server.publish(page, noise=3)
+    calls.clear()
+    result = poll_feed(feed, store, fetcher, output, fixed_clock(T0 + timedelta(minutes=5)))
+    assert (result.new, result.changed) == (1, 1)
+    assert len(calls) == 2
+    assert calls[0] == "Frischer Text dazu." and "Neu." in calls[1]
+    entries = {e.title: e for e in parse_feed(feed_paths(output, "f")["atom"]).entries}
+    assert "Eine neue Meldung" in entries
+    assert "Neu." in entries[edited.headline].content[0].value
+    store.close()
+    fetcher.close()
