@@ -169,3 +169,15 @@ def test_real_page_agency_line_and_videos_dropped() -> None:
     postvac = extract_page(realpage("dw/dw_2023-06-13_a-65897191_post-vac.html"),
                            "https://www.dw.com/de/x/a-65897191", "dw")
     assert not any("Wie häufig sind Impfschäden" in s.text for s in postvac.sections)
+
+
+@pytest.mark.parametrize("gap", ["", " ", "\n  "])
+def test_only_the_articles_entry_of_the_apollo_state_is_decoded(gap: str) -> None:
+    from parsel import Selector
+
+    from feedgen_dw.extract.dw import _apollo_article
+
+    # the rest of the state is cut off: decoding all of it would fail
+    page = ('<script>window.__APOLLO_STATE__={"ROOT_QUERY":{},' f'"Article:7":{gap}'
+            '{"id": "7", "text": "<p>Eins</p>"}, "Navigation:1": {"items": [</script>')
+    assert _apollo_article(Selector(text=page), "7") == {"id": "7", "text": "<p>Eins</p>"}

@@ -128,11 +128,10 @@ def _apollo_article(sel: Selector, article_id: str | None) -> dict[str, Any] | N
     if article_id:
         # decode just the article's entry: the whole state (translations, navigation,
         # teasers) is most of a 300 KB page
-        key = f'"Article:{article_id}":'
-        at = script.find(key, start)
-        if at >= 0:
+        entry_at = re.compile(rf'"Article:{re.escape(article_id)}"\s*:\s*').search(script, start)
+        if entry_at:
             try:
-                entry, _ = decoder.raw_decode(script, at + len(key))
+                entry, _ = decoder.raw_decode(script, entry_at.end())
             except ValueError:
                 entry = None
             if isinstance(entry, dict) and entry.get("text"):
