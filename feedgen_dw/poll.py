@@ -125,9 +125,11 @@ def _fetch_settings(feed: FeedConfig) -> FetchSettings:
 
 
 def _diff(feed: FeedConfig, store: Store, page: FetchResult, now: datetime,
-          guess: ArticleState | None = None) -> tuple[ArticleState, DiffResult, bool]:
-    """Extract and decide one fetched article: (state, diff, state changed). `guess` is
-    the stored state the page probably updates: its sections are not sanitized again."""
+          guess: ArticleState | None = None,
+          ) -> tuple[ArticleState | None, DiffResult, bool]:
+    """Extract and decide one fetched article: (stored state, diff, state changed).
+    `guess` is the stored state the page probably updates: its sections are not
+    sanitized again."""
     known = {s.raw_digest: (s.html, s.seen_text) for s in guess.sections
              if s.raw_digest} if guess else None
     article = extract_page(page.body, page.url, feed.site, feed.profile, page.encoding, known)
@@ -139,7 +141,7 @@ def _diff(feed: FeedConfig, store: Store, page: FetchResult, now: datetime,
         diff = diff_article(prev, article, now, feed.on_edit)
     except ExtractError as exc:
         raise ExtractError(f"{page.url}: {exc}") from None
-    return diff.state, diff, diff.state != prev or prev is None
+    return prev, diff, diff.state != prev or prev is None
 
 
 def _poll_one(feed: FeedConfig, store: Store, fetcher: Fetcher, status: FeedStatus,
@@ -154,12 +156,12 @@ def _poll_one(feed: FeedConfig, store: Store, fetcher: Fetcher, status: FeedStat
         store.save_poll(feed.name, [], now)
         return False
     # a feed of one article: the stored article is almost always this page's
-    state, diff, changed = _diff(feed, store, page, now,
-                                 store.latest_article(feed.name, sections=True))
+    prev, diff, changed = _diff(feed, store, page, now,
+                                store.latest_article(feed.name, sections=True))
     new_http = HttpState(config_url=feed.url, fetch_url=page.permanent_url,
                          etag=page.validators.etag, last_modified=page.validators.last_modified)
-    store.save_poll(feed.name, [state] if changed else [], now, http=new_http,
-                    changed=diff.feed_changed or bool(diff.new))
+    store.save_poll(feed.name, [diff.state] if changed else [], now, http=new_http,
+                    changed=diff.feed_changed or bool(diff.new), previous=[prev] if prev else [])
     result.new, result.changed, result.removed = len(diff.new), len(diff.changed), len(
         diff.removed)
     return changed
@@ -176,21 +178,23 @@ def _poll_followed(feed: FeedConfig, store: Store, fetcher: Fetcher, now: dateti
     urls = {content_id(links[0].url): links[0].url}
     for _, url in store.recent_articles(feed.name, since):
         urls.setdefault(content_id(url), url)
-    states, changed_any, polled = [], False, set()
+    states, previous, changed_any, polled = [], [], False, set()
     for url in urls.values():
         page = fetcher.get(url, _fetch_settings(feed))
-        state, diff, changed = _diff(feed, store, page, now)
-        if state.article_id in polled:
+        prev, diff, changed = _diff(feed, store, page, now)
+        if diff.state.article_id in polled:
             continue  # two URLs of one article (e.g. neither with an /a-<id> path)
-        polled.add(state.article_id)
+        polled.add(diff.state.article_id)
         if changed:
-            states.append(state)
+            states.append(diff.state)
+            previous += [prev] if prev else []
             changed_any = True
         result.new += len(diff.new)
         result.changed += len(diff.changed)
         result.removed += len(diff.removed)
     # one transaction for all of them: a failure above leaves every article as it was
-    store.save_poll(feed.name, states, now, changed=result.new + result.changed > 0)
+    store.save_poll(feed.name, states, now, changed=result.new + result.changed > 0,
+                    previous=previous)
     result.url = links[0].url
     return changed_any
 

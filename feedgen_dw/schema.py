@@ -58,13 +58,18 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE feeds ADD COLUMN render_pending INTEGER NOT NULL DEFAULT 0;
     """,
-    # each item's entry as rendered once (render.entry_xml): feeds are built from these;
-    # the digest of the markup each section was sanitized from, so it is not sanitized again
+    # the digest of the markup each section was sanitized from, so it is not sanitized
+    # again; each item's entry as rendered once (render.entry_xml), which feeds are built
+    # from: a table of their own, so that the section rows a poll rewrites stay small
     """
-    ALTER TABLE sections ADD COLUMN entry_key TEXT;
-    ALTER TABLE sections ADD COLUMN entry_atom BLOB;
-    ALTER TABLE sections ADD COLUMN entry_rss BLOB;
     ALTER TABLE sections ADD COLUMN raw_digest TEXT NOT NULL DEFAULT '';
-    CREATE INDEX sections_by_item ON sections (feed, item_id);
+    CREATE TABLE entries (
+        feed TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        atom BLOB NOT NULL,
+        rss BLOB NOT NULL,
+        PRIMARY KEY (feed, item_id)
+    );
     """,
 )

@@ -18,6 +18,13 @@ from feedgen_dw.errors import StoreError
 from feedgen_dw.model import ArticleState, EntryXml, FeedItem, SectionState
 from feedgen_dw.schema import MIGRATIONS
 
+# What a SectionState is read from: not the kept entries, which only rendering reads
+# (a sort of 400 rows that carries their blobs along costs more than the query).
+SECTION_COLUMNS = (
+    "key, item_id, title, html, link, published, updated, seen_headline, seen_text, "
+    "content_hash, position, removed_at, revision, authors, raw_digest"
+)
+
 # Marks the file as ours, so a foreign SQLite database is refused, not overwritten.
 APPLICATION_ID = 0x46475744  # "FGWD"
 
@@ -61,6 +68,7 @@ class Store(Protocol):
     def save_poll(
         self, feed: str, articles: Sequence[ArticleState], now: datetime,
         http: HttpState | None = None, changed: bool = False,
+        previous: Sequence[ArticleState] = (),
     ) -> None: ...
 
     def record_failure(self, feed: str, error: str, now: datetime) -> None: ...
@@ -88,6 +96,11 @@ def _dt(value: str | None) -> datetime | None:
 
 def _req_dt(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+def _moved_only(was: SectionState, now: SectionState) -> bool:
+    return was.position != now.position and {**vars(was), "position": 0} == {
+        **vars(now), "position": 0}
 
 
 def _status(row: sqlite3.Row) -> FeedStatus:
@@ -167,7 +180,7 @@ class SQLiteStore:
         if not sections:
             return self._article_row(row, ())
         rows = self._db.execute(
-            "SELECT * FROM sections WHERE feed=? AND article_id=? "
+            f"SELECT {SECTION_COLUMNS} FROM sections WHERE feed=? AND article_id=? "
             "ORDER BY position < 0, position, published DESC, key",
             (row["feed"], row["article_id"]),
         ).fetchall()
@@ -215,17 +228,21 @@ class SQLiteStore:
     def save_poll(
         self, feed: str, articles: Sequence[ArticleState], now: datetime,
         http: HttpState | None = None, changed: bool = False,
+        previous: Sequence[ArticleState] = (),
     ) -> None:
         """Store the new state of `articles` and mark the poll a success, atomically.
 
         `http` replaces the stored conditional-GET state when given; `changed` says the
-        poll changed the feed's items (the schedule's quiet/stop clock starts again)."""
+        poll changed the feed's items (the schedule's quiet/stop clock starts again);
+        `previous` are stored states this poll loaded: only what differs from them is
+        written."""
         db = self._db
+        before = {art.article_id: art for art in previous}
         try:
             db.execute("BEGIN IMMEDIATE")
             try:
                 for art in articles:
-                    self._write_article(feed, art)
+                    self._write_article(feed, art, before.get(art.article_id))
                 db.execute(
                     "INSERT INTO feeds (name, last_poll, last_success, last_error, failures, "
                     "last_change, render_pending) VALUES (?, ?, ?, NULL, 0, ?, ?) "
@@ -250,7 +267,7 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: saving feed {feed!r} failed ({exc})") from None
 
-    def _write_article(self, feed: str, art: ArticleState) -> None:
+    def _write_article(self, feed: str, art: ArticleState, prev: ArticleState | None) -> None:
         db = self._db
         db.execute(
             "INSERT OR REPLACE INTO articles (feed, article_id, host, url, title, feed_title, "
@@ -258,13 +275,29 @@ class SQLiteStore:
             (feed, art.article_id, art.host, art.url, art.title, art.feed_title, art.language,
              art.tag_date, _ts(art.first_seen), _ts(art.last_changed)),
         )
-        # rows are updated in place, not deleted and inserted again: their kept entries
-        # stay, and render.entry_key tells whether one still fits
-        db.execute(
-            "DELETE FROM sections WHERE feed=? AND article_id=? "
-            "AND key NOT IN (SELECT value FROM json_each(?))",
-            (feed, art.article_id, json.dumps([s.key for s in art.sections])),
-        )
+        old = {s.key: s for s in prev.sections} if prev else {}
+        if prev is None:
+            db.execute(
+                "DELETE FROM sections WHERE feed=? AND article_id=? "
+                "AND key NOT IN (SELECT value FROM json_each(?))",
+                (feed, art.article_id, json.dumps([s.key for s in art.sections])),
+            )
+        else:
+            gone = old.keys() - {s.key for s in art.sections}
+            db.executemany("DELETE FROM sections WHERE feed=? AND article_id=? AND key=?",
+                           [(feed, art.article_id, key) for key in gone])
+        # a new section on top moves every other one down: only their position is written
+        rows, moved = [], []
+        for s in art.sections:
+            was = old.get(s.key)
+            if was == s:
+                continue
+            if was is not None and _moved_only(was, s):
+                moved.append((s.position, feed, art.article_id, s.key))
+            else:
+                rows.append(s)
+        db.executemany("UPDATE sections SET position=? WHERE feed=? AND article_id=? AND key=?",
+                       moved)
         db.executemany(
             "INSERT INTO sections (feed, article_id, key, item_id, title, html, link, published, "
             "updated, seen_headline, seen_text, content_hash, position, removed_at, revision, "
@@ -281,7 +314,7 @@ class SQLiteStore:
                  _ts(s.published), _ts(s.updated), s.seen_headline, s.seen_text,
                  s.content_hash, s.position, _ts(s.removed_at), s.revision,
                  json.dumps(list(s.authors)), s.raw_digest)
-                for s in art.sections
+                for s in rows
             ],
         )
 
@@ -329,11 +362,14 @@ class SQLiteStore:
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.executemany(
-                    "UPDATE sections SET entry_key=?, entry_atom=?, entry_rss=? "
-                    "WHERE feed=? AND item_id=?",
-                    [(x.key, x.atom, x.rss, feed, item_id)
+                    "INSERT OR REPLACE INTO entries (feed, item_id, key, atom, rss) "
+                    "VALUES (?,?,?,?,?)",
+                    [(feed, item_id, x.key, x.atom, x.rss)
                      for item_id, x in (entries or {}).items()],
                 )
+                # entries of items that are gone (pruned, or republished under a new id)
+                db.execute("DELETE FROM entries WHERE feed=? AND item_id NOT IN "
+                           "(SELECT item_id FROM sections WHERE feed=?)", (feed, feed))
                 db.execute("UPDATE feeds SET render_pending=0 WHERE name=?", (feed,))
                 db.execute("COMMIT")
             except BaseException:
@@ -346,9 +382,10 @@ class SQLiteStore:
     def items(self, feed: str, limit: int) -> list[FeedItem]:
         """The newest `limit` items of a feed, newest first (removed sections included)."""
         rows = self._db.execute(
-            "SELECT item_id, title, html, link, published, updated, authors, entry_key, "
-            "entry_atom, entry_rss FROM sections "
-            "WHERE feed=? ORDER BY published DESC, item_id LIMIT ?",
+            "SELECT s.item_id, title, html, link, published, updated, authors, e.key AS "
+            "entry_key, e.atom AS entry_atom, e.rss AS entry_rss FROM sections s "
+            "LEFT JOIN entries e ON e.feed = s.feed AND e.item_id = s.item_id "
+            "WHERE s.feed=? ORDER BY published DESC, s.item_id LIMIT ?",
             (feed, limit),
         ).fetchall()
         return [

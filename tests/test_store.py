@@ -130,4 +130,39 @@ def test_kept_entries_survive_a_changed_poll_of_their_article(tmp_path: Path) ->
     # a section the state no longer holds is deleted with its entry
     store.save_poll("f", [replace(second, sections=second.sections[:1])], later)
     assert [i.item_id for i in store.items("f", 10)] == [second.sections[0].item_id]
+    # its kept entry goes once the files show the state
+    store.mark_rendered("f")
+    kept_ids = {r[0] for r in store._db.execute("SELECT item_id FROM entries")}
+    assert set(kept) and kept_ids == set()  # both belonged to sections that are gone
+    store.close()
+
+
+def test_saving_against_the_loaded_state_writes_what_differs_and_reads_back_equal(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "s.sqlite3")
+    pages = [
+        ("eins zwei drei", "vier fünf sechs"),
+        ("neu oben", "eins zwei drei", "vier fünf sechs"),  # every other section moves down
+        ("neu oben", "eins zwei drei geändert", "vier fünf sechs"),  # an edit
+        ("neu oben", "vier fünf sechs"),  # a removal (kept, marked removed)
+        ("ganz neu", "neu oben", "vier fünf sechs"),
+    ]
+    prev = None
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)  # what reaches SQLite
+    for n, texts in enumerate(pages):
+        now = T0 + timedelta(minutes=5 * n)
+        state = diff_article(prev, _article(*texts), now).state
+        statements.clear()
+        store.save_poll("f", [state], now, previous=[prev] if prev else [])
+        if n == 1:  # the new section is inserted, the two old ones only change position
+            assert sum(s.startswith("INSERT INTO sections") for s in statements) == 1
+            assert sum(s.startswith("UPDATE sections SET position") for s in statements) == 2
+        prev = store.load_article("f", "a-7")
+        assert prev == state
+    # a state without a section it had: the row goes
+    smaller = replace(prev, sections=prev.sections[:1])
+    store.save_poll("f", [smaller], T0 + timedelta(hours=1), previous=[prev])
+    assert store.load_article("f", "a-7") == smaller
     store.close()
