@@ -54,6 +54,12 @@ def section_hash(section: Section) -> str:
 def section_link(url: str, section: Section) -> str:
     """The article URL with a text fragment pointing at the section."""
     words = section.headline if not section.is_lead else " ".join(section.text.split()[:8])
+    return _text_fragment_link(url, words)
+
+
+@lru_cache(maxsize=4096)
+def _text_fragment_link(url: str, words: str) -> str:
+    # pure and asked again for every section of every poll; quote() is slow Python
     if not words:
         return url
     # text fragments reserve '-', '&' and ','; quote() keeps '-' and must be helped

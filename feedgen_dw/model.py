@@ -153,3 +153,27 @@ class PollResult:
     error: str | None = None
     not_modified: bool = False
     retry_after: float | None = None  # the server asked us to wait this long (seconds)
+
+
+@dataclass(frozen=True)
+class HttpState:
+    """What the next fetch of a feed should send and where to: kept per feed."""
+
+    config_url: str | None = None  # the url in the config when this was stored
+    fetch_url: str | None = None  # where permanent redirects from config_url ended
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedStatus:
+    """Bookkeeping of a feed's polls."""
+
+    name: str
+    last_poll: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    failures: int = 0
+    last_change: datetime | None = None  # when a poll last changed the feed's items
+    http: HttpState = HttpState()
+    render_pending: bool = False  # the state changed and the files may not show it yet

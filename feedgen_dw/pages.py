@@ -10,7 +10,7 @@ import lxml.html
 from lxml import etree
 from lxml.html import builder as E
 
-from feedgen_dw.store import FeedStatus
+from feedgen_dw.model import FeedStatus
 
 STYLE = """
 body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;

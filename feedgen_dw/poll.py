@@ -17,12 +17,12 @@ from feedgen_dw.errors import ExtractError, FeedgenDwError, FetchError
 from feedgen_dw.extract import extract_page
 from feedgen_dw.fetch import Fetcher, FetchResult, FetchSettings, Validators
 from feedgen_dw.follow import content_id, index_links
-from feedgen_dw.model import ArticleState, DiffResult, FeedMeta, PollResult
+from feedgen_dw.model import ArticleState, DiffResult, FeedMeta, FeedStatus, HttpState, PollResult
 from feedgen_dw.output import write_if_changed
 from feedgen_dw.pages import FeedSummary, render_index, render_opml
 from feedgen_dw.push import ping_hub
 from feedgen_dw.render import FORMATS, STYLESHEET, feed_url, render_feed
-from feedgen_dw.store import FeedStatus, HttpState, Store
+from feedgen_dw.store import Store
 
 log = logging.getLogger(__name__)
 

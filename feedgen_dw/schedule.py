@@ -20,8 +20,9 @@ from feedgen_dw.config import Config, FeedConfig, load_config
 from feedgen_dw.errors import FeedgenDwError
 from feedgen_dw.fetch import Fetcher
 from feedgen_dw.lock import StateLock
+from feedgen_dw.model import FeedStatus
 from feedgen_dw.poll import Clock, Output, poll_feed, utc_now, write_site
-from feedgen_dw.store import FeedStatus, SQLiteStore
+from feedgen_dw.store import SQLiteStore
 
 log = logging.getLogger(__name__)
 

@@ -9,13 +9,19 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
 from feedgen_dw.errors import StoreError
-from feedgen_dw.model import ArticleState, EntryXml, FeedItem, SectionState
+from feedgen_dw.model import (
+    ArticleState,
+    EntryXml,
+    FeedItem,
+    FeedStatus,
+    HttpState,
+    SectionState,
+)
 from feedgen_dw.schema import MIGRATIONS
 
 # What a SectionState is read from: not the kept entries, which only rendering reads
@@ -28,30 +34,6 @@ SECTION_COLUMNS = (
 # Marks the file as ours, so a foreign SQLite database is refused, not overwritten.
 APPLICATION_ID = 0x46475744  # "FGWD"
 
-
-
-@dataclass(frozen=True)
-class HttpState:
-    """What the next fetch of a feed should send and where to: kept per feed."""
-
-    config_url: str | None = None  # the url in the config when this was stored
-    fetch_url: str | None = None  # where permanent redirects from config_url ended
-    etag: str | None = None
-    last_modified: str | None = None
-
-
-@dataclass(frozen=True)
-class FeedStatus:
-    """Bookkeeping of a feed's polls."""
-
-    name: str
-    last_poll: datetime | None = None
-    last_success: datetime | None = None
-    last_error: str | None = None
-    failures: int = 0
-    last_change: datetime | None = None  # when a poll last changed the feed's items
-    http: HttpState = HttpState()
-    render_pending: bool = False  # the state changed and the files may not show it yet
 
 
 class Store(Protocol):
@@ -96,6 +78,10 @@ def _dt(value: str | None) -> datetime | None:
 
 def _req_dt(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+def _authors(stored: str) -> tuple[str, ...]:
+    return () if stored == "[]" else tuple(json.loads(stored))  # most sections name none
 
 
 def _moved_only(was: SectionState, now: SectionState) -> bool:
@@ -172,7 +158,7 @@ class SQLiteStore:
             updated=_req_dt(row["updated"]), seen_headline=row["seen_headline"],
             seen_text=row["seen_text"], content_hash=row["content_hash"],
             position=row["position"], removed_at=_dt(row["removed_at"]),
-            revision=row["revision"], authors=tuple(json.loads(row["authors"])),
+            revision=row["revision"], authors=_authors(row["authors"]),
             raw_digest=row["raw_digest"],
         )
 
@@ -392,7 +378,7 @@ class SQLiteStore:
             FeedItem(
                 item_id=r["item_id"], title=r["title"], html=r["html"], link=r["link"],
                 published=_req_dt(r["published"]), updated=_req_dt(r["updated"]),
-                authors=tuple(json.loads(r["authors"])),
+                authors=_authors(r["authors"]),
                 stored_xml=EntryXml(r["entry_key"], r["entry_atom"], r["entry_rss"])
                 if r["entry_key"] else None,
             )

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from feedgen_dw.config import FeedConfig, Settings
 from feedgen_dw.demo import FIRST
+from feedgen_dw.model import FeedStatus, HttpState
 from feedgen_dw.replay import ReplayServer
 from feedgen_dw.schedule import Daemon, plan_first, plan_next
-from feedgen_dw.store import FeedStatus, HttpState, SQLiteStore
+from feedgen_dw.store import SQLiteStore
 from tests.conftest import write_config
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
