@@ -171,6 +171,11 @@ class Bench:
         store.close()
         fetcher.close()
 
+    def floors(self) -> None:
+        from bench.floors import floors
+
+        floors(self)
+
     def redirect(self) -> None:
         page = live_page("55", 5)
         old = self.server.publish(page)
@@ -314,8 +319,8 @@ def main() -> int:
     bench = Bench(args.quick)
     started = time.monotonic()
     try:
-        for scenario in (bench.parse_floor, bench.changed, bench.noise_and_304, bench.redirect,
-                         bench.runs, bench.daemon, bench.memory, bench.scaling):
+        for scenario in (bench.parse_floor, bench.changed, bench.noise_and_304, bench.floors,
+                         bench.redirect, bench.runs, bench.daemon, bench.memory, bench.scaling):
             scenario()
         from bench.scale import scale
 
