@@ -21,12 +21,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from feedgen import version as feedgen_version
 from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from feedgen_dw import PROJECT_URL, __version__
+from feedgen_dw import PROJECT_URL, __version__, code_digest
 from feedgen_dw.model import EntryXml, FeedItem, FeedMeta
 
 # A fixed time for a feed without items, so even that renders deterministically.
@@ -35,9 +36,10 @@ FORMATS = ("atom", "rss", "json")
 STYLESHEET = "feed.xsl"  # written next to the feeds; readers ignore it, browsers apply it
 STYLESHEET_PI = f'type="text/xsl" href="{STYLESHEET}"'
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
-# Part of every entry's key: change it when the markup of an entry changes, and the
-# entries kept from before are rendered again.
-ENTRY_MARKUP_VERSION = "2"
+# Part of every entry's key: entries kept from other code (this module, feedgen, lxml)
+# are rendered again.
+ENTRY_MARKUP_VERSION = code_digest(
+    __file__, extra=f"feedgen {feedgen_version.version_str}, lxml {etree.LXML_VERSION}")
 # Where entries go in feedgen's pretty-printed documents: before the closing tag of the
 # element they belong to, at its depth (Atom: feed/entry; RSS: rss/channel/item).
 _ENTRY_SLOTS = {"atom": (b"</feed>", 1), "rss": (b"  </channel>", 2)}

@@ -134,3 +134,15 @@ def test_a_poll_sanitizes_only_the_sections_it_has_not_seen(
     assert "Neu." in entries[edited.headline].content[0].value
     store.close()
     fetcher.close()
+
+
+def test_kept_work_is_keyed_by_the_code_that_made_it(tmp_path: Path) -> None:
+    from feedgen_dw import code_digest
+
+    source = tmp_path / "sanitizer.py"
+    source.write_text("FOLD = 1\n")
+    before = code_digest(str(source))
+    assert code_digest(str(source)) == before
+    assert code_digest(str(source), extra="feedgen 1.0.1") != before
+    source.write_text("FOLD = 2\n")  # an edit to the code: everything it kept is redone
+    assert code_digest(str(source)) != before

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 from parsel import Selector
 
+from feedgen_dw import code_digest
 from feedgen_dw.errors import ExtractError
 from feedgen_dw.extract.dw_live import (
     LIVE_ID_RE,
@@ -50,6 +51,8 @@ NAME = "dw"
 HOSTS = ("dw.com",)
 # DW's image service sizes: 605 is the 16:9 rendition 940 px wide used in article bodies.
 IMAGE_FORMAT_ID = "605"
+# part of the sections' raw digests: this profile's figures and images shape their html
+PROFILE_CODE = NAME + code_digest(__file__)
 ARTICLE_ID_RE = re.compile(r"/a-(\d+)(?:[/?#]|$)")
 APOLLO_RE = re.compile(r"window\.__APOLLO_STATE__\s*=\s*")
 # "se/mak/AR/djo (afp, rtr, dpa, ap)", "cwo/fab (dpa, afp)": the editors' and agencies' line.
@@ -319,7 +322,7 @@ def _sections(blocks: list[_Block], lead_headline: str, base: str,
             groups[-1][2].append(block.element)
     sections = []
     for headline, is_lead, elements in groups:
-        html, text, digest = sanitize_known(elements, base, _image_src, known, NAME)
+        html, text, digest = sanitize_known(elements, base, _image_src, known, PROFILE_CODE)
         if is_lead and not html:
             continue  # the page starts with a heading: there is no lead
         if not headline and not html:

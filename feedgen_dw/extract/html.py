@@ -18,6 +18,8 @@ import lxml.html
 from lxml import etree
 from parsel import Selector
 
+from feedgen_dw import code_digest
+
 # Tags kept as they are; anything else is unwrapped (its children are kept).
 ALLOWED_TAGS = frozenset(
     "p br a strong b em i u s ul ol li blockquote q cite h2 h3 h4 h5 h6 figure figcaption "
@@ -273,8 +275,8 @@ def page_selector(page: str | bytes, encoding: str = "utf-8") -> Selector:
         return Selector(text=XML_INVALID.sub("", page), type="html")
 
 
-# Part of every raw digest: change it when sanitizing changes, and sections are redone.
-SANITIZER_VERSION = "1"
+# Part of every raw digest: sections kept from another version of the sanitizer are redone.
+SANITIZER_VERSION = code_digest(__file__)
 # raw digest -> (html, text) of sections sanitized in an earlier poll of the feed
 Known = Mapping[str, tuple[str, str]]
 
