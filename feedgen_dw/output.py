@@ -16,7 +16,8 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     Returns True when the file was written. On any failure the old file stays as it was.
     """
     try:
-        if path.read_bytes() == data:
+        # a feed that changed mostly changed its size: no need to read it to know
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
             return False
     except FileNotFoundError:
         pass
