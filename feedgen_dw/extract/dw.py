@@ -334,6 +334,11 @@ def _sections(blocks: list[_Block], lead_headline: str, base: str,
     return sections
 
 
+def _dom_title(sel: Selector) -> str | None:
+    return (sel.css("article h1").xpath("string()").get()
+            or sel.css("h1").xpath("string()").get() or sel.css("title::text").get())
+
+
 def _check_complete(page: str | bytes, url: str) -> None:
     # DW pages always close </html>; one that does not was cut off in transit
     tail = page[-8192:]
@@ -372,16 +377,14 @@ def extract(page: str | bytes, url: str, selector: Selector | None = None,
         meta.article_id = found.group(1) if found else None
     if not meta.article_id:
         raise ExtractError(f"{url}: no DW article id (/a-<id>) in the URL or the page")
-    dom_title = sel.css("article h1").xpath("string()").get() or sel.css("h1").xpath(
-        "string()"
-    ).get()
-    title = normalize_space(meta.title or dom_title or sel.css("title::text").get() or "")
+    # each query walks the whole 300 KB tree: only ask when structured data said nothing
+    title = normalize_space(meta.title or _dom_title(sel) or "")
     language = page_language(sel, canonical, meta.language)
     feed_title, lead_headline = _split_title(title)
     sections = _sections(list(_classify(blocks, source == "dom-legacy")), lead_headline,
                          canonical, known)
-    intro = sel.css("p.intro")
-    if not sections and source == "dom-legacy" and intro:
+    intro = sel.css("p.intro") if not sections and source == "dom-legacy" else None
+    if intro:
         # short older pages (audio, video) carry their whole text in the intro
         sections = _sections([_Block("content", intro[0].root, "")], lead_headline, canonical)
     if not sections:
