@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
@@ -15,6 +16,23 @@ REALPAGES = Path(__file__).resolve().parents[1].parent / "shared" / "realpages"
 def server() -> Iterator[ReplayServer]:
     with replay_server() as srv:
         yield srv
+
+
+@pytest.fixture
+def sanitized(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The text of every section or post sanitized from now on, in order."""
+    from feedgen_dw.extract import html
+
+    calls: list[str] = []
+    real = html.sanitize_with_text
+
+    def counting(*args: Any, **kwargs: Any) -> tuple[str, str]:
+        result = real(*args, **kwargs)
+        calls.append(result[1])
+        return result
+
+    monkeypatch.setattr(html, "sanitize_with_text", counting)
+    return calls
 
 
 def parse_feed(path: Path) -> feedparser.FeedParserDict:

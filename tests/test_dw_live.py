@@ -110,3 +110,36 @@ def test_article_of_the_newer_frontend_from_app_state() -> None:
     assert [(s.headline, s.text) for s in article.sections] == [
         ("Neue Oberfläche", "Die Spitzenmeldung des Tages."),
         ("Zweiter Abschnitt", "Mehr dazu hier.")]
+
+
+@pytest.mark.parametrize("state", [True, False], ids=["state", "rendered-posts"])
+def test_a_poll_sanitizes_only_new_and_edited_posts_and_writes_what_a_fresh_one_would(
+    server: ReplayServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, state: bool,
+    sanitized: list[str],
+) -> None:
+    from tests.test_kept_work import _without_kept_work
+
+    def day(folder: Path) -> tuple[list[int], list[bytes]]:
+        store, fetcher = SQLiteStore(folder / "s.sqlite3"), Fetcher()
+        output = Output(folder / "public", "http://127.0.0.1:8080/")
+        feed = FeedConfig(name="live", url=server.base_url + BLOG.path, site="auto")
+        counts, files = [], []
+        for step, (blog, _) in enumerate(DAY):
+            _serve(server, blog, noise=step, state=state)
+            sanitized.clear()
+            assert poll_feed(feed, store, fetcher, output,
+                             fixed_clock(T0 + timedelta(hours=step))).ok
+            counts.append(len(sanitized))
+            files.append(feed_paths(output, "live")["atom"].read_bytes())
+        store.close()
+        fetcher.close()
+        return counts, files
+
+    counts, kept_files = day(tmp_path / "kept")
+    # 2 posts first; then the added one; then the edited one; then the added one
+    assert counts == [2, 1, 1, 1]
+    with monkeypatch.context() as patch:
+        _without_kept_work(patch)
+        fresh_counts, fresh_files = day(tmp_path / "fresh")
+    assert fresh_counts == [2, 3, 3, 3]
+    assert kept_files == fresh_files

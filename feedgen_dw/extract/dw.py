@@ -359,7 +359,7 @@ def extract(page: str | bytes, url: str, selector: Selector | None = None,
     live_id = live_blog_id(url, sel)
     if live_id:
         _check_complete(page, url)
-        return extract_live(url, sel, live_id, state)
+        return extract_live(url, sel, live_id, state, known)
     id_match = ARTICLE_ID_RE.search(url)
     meta = _Meta(article_id=id_match.group(1) if id_match else None)
     _from_apollo(sel, meta)

@@ -18,13 +18,14 @@ from urllib.parse import urlsplit
 
 from parsel import Selector
 
+from feedgen_dw import code_digest
 from feedgen_dw.errors import ExtractError
 from feedgen_dw.extract.html import (
+    Known,
     clean_url,
     first_words,
     normalize_space,
-    parse_fragment,
-    sanitize_with_text,
+    sanitize_fragment_known,
     to_uri,
 )
 from feedgen_dw.extract.structured import parse_time
@@ -37,6 +38,9 @@ IMAGE_FORMAT_ID = "605"
 # "… – DW – 24.11.2026" / "… | DW | 24.11.2026": the site's suffix on page titles
 TITLE_SUFFIX_RE = re.compile(r"\s*[|–-]\s*DW\s*[|–-]\s*[\d./]+\s*$")
 LANG_IN_URL_RE = re.compile(r"dw\.com/([a-z]{2})/")
+
+# part of the posts' raw digests: this module's image handling shapes their html
+PROFILE_CODE = "dw-live" + code_digest(__file__)
 
 
 def page_language(sel: Selector, canonical: str, fallback: str | None = None) -> str | None:
@@ -86,14 +90,16 @@ def _names(persons: object) -> tuple[str, ...]:
 
 
 def _post_section(post_id: str, title: str, body_html: str, published: object,
-                  authors: tuple[str, ...], base: str) -> Section:
-    html, text = sanitize_with_text(parse_fragment(body_html), base, _image_src)
+                  authors: tuple[str, ...], base: str, known: Known | None) -> Section:
+    html, text, digest = sanitize_fragment_known(body_html, base, _image_src, known,
+                                                 PROFILE_CODE)
     headline = normalize_space(title) or first_words(text) or "…"
     return Section(headline=headline, html=html, text=text, published=parse_time(published),
-                   source_key=f"post-{post_id}", authors=authors)
+                   source_key=f"post-{post_id}", authors=authors, raw_digest=digest)
 
 
-def posts_from_state(content: dict[str, Any], base: str) -> list[Section]:
+def posts_from_state(content: dict[str, Any], base: str,
+                     known: Known | None = None) -> list[Section]:
     """One section per post of the state, in the page's order (newest first)."""
     sections = []
     for post in content.get("posts") or []:
@@ -105,11 +111,11 @@ def posts_from_state(content: dict[str, Any], base: str) -> list[Section]:
             continue
         sections.append(_post_section(str(post["id"]), str(title), str(text),
                                       post.get("contentDate"), _names(post.get("persons")),
-                                      base))
+                                      base, known))
     return sections
 
 
-def posts_from_dom(sel: Selector, base: str) -> list[Section]:
+def posts_from_dom(sel: Selector, base: str, known: Known | None = None) -> list[Section]:
     """The rendered posts, when the page carries no state."""
     sections = []
     for node in sel.xpath("//*[@id]"):
@@ -122,7 +128,8 @@ def posts_from_dom(sel: Selector, base: str) -> list[Section]:
         body_html = body[0].get() if body else ""
         authors = tuple(normalize_space(a) for a in node.css(".author::text").getall() if a.strip())
         sections.append(_post_section(match.group(1), title or "", body_html,
-                                      node.css("time::attr(datetime)").get(), authors, base))
+                                      node.css("time::attr(datetime)").get(), authors, base,
+                                      known))
     return sections
 
 
@@ -145,16 +152,17 @@ def live_blog_id(url: str, sel: Selector) -> str | None:
 
 
 def extract_live(url: str, sel: Selector, live_id: str,
-                 state: dict[str, Any] | None) -> Article:
-    """A DW live blog: one section per post, from the state or else the rendered posts."""
+                 state: dict[str, Any] | None, known: Known | None = None) -> Article:
+    """A DW live blog: one section per post, from the state or else the rendered posts;
+    posts whose body is `known` from an earlier poll are not sanitized again."""
     content = state_content(state, "liveblog", live_id) if state else None
     canonical_raw = (blog_url(content, "") if content else "") or sel.css(
         'link[rel="canonical"]::attr(href)').get() or url
     canonical = clean_url(canonical_raw, url) or to_uri(url)
     if content:
-        sections, source = posts_from_state(content, canonical), "app-state"
+        sections, source = posts_from_state(content, canonical, known), "app-state"
     else:
-        sections, source = posts_from_dom(sel, canonical), "dom"
+        sections, source = posts_from_dom(sel, canonical, known), "dom"
     if not sections:
         raise ExtractError(f"{url}: extraction found nothing: no live blog posts (layout change?)")
     title = normalize_space(str((content or {}).get("title") or "")) or normalize_space(

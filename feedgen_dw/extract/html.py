@@ -277,6 +277,7 @@ def page_selector(page: str | bytes, encoding: str = "utf-8") -> Selector:
 
 # Part of every raw digest: sections kept from another version of the sanitizer are redone.
 SANITIZER_VERSION = code_digest(__file__)
+NBSP_ENTITY_RE = re.compile(r"&(?:nbsp|#160|#x0*a0);", re.I)
 # raw digest -> (html, text) of sections sanitized in an earlier poll of the feed
 Known = Mapping[str, tuple[str, str]]
 
@@ -284,7 +285,11 @@ Known = Mapping[str, tuple[str, str]]
 def raw_digest(elements: Sequence[etree._Element], base: str, salt: str = "") -> str:
     """A digest of the raw markup of `elements` (tails included) up to runs of white space,
     which sanitizing folds anyway: equal digests, equal sanitized HTML and text."""
-    markup = "".join(etree.tostring(el, encoding="unicode") for el in elements)
+    return _markup_digest("".join(etree.tostring(el, encoding="unicode") for el in elements),
+                          base, salt)
+
+
+def _markup_digest(markup: str, base: str, salt: str) -> str:
     data = "\x00".join((SANITIZER_VERSION, salt, base, " ".join(markup.split())))
     return hashlib.blake2b(data.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
@@ -300,6 +305,20 @@ def sanitize_known(
         html, text = known[digest]
         return html, text, digest
     return (*sanitize_with_text(elements, base, image_src), digest)
+
+
+def sanitize_fragment_known(
+    html: str, base: str, image_src: ImageSource | None = None, known: Known | None = None,
+    salt: str = "",
+) -> tuple[str, str, str]:
+    """sanitize_known() for an HTML string (a live-blog post's body): one seen in an
+    earlier poll is not even parsed."""
+    # as written in the source, a no-break space is mostly an entity: fold it like one
+    digest = _markup_digest(NBSP_ENTITY_RE.sub(" ", html), base, salt)
+    if known and digest in known:
+        html_kept, text = known[digest]
+        return html_kept, text, digest
+    return (*sanitize_with_text(parse_fragment(html), base, image_src), digest)
 
 
 def parse_fragment(html: str) -> list[etree._Element]:
