@@ -176,12 +176,16 @@ def _poll_followed(feed: FeedConfig, store: Store, fetcher: Fetcher, now: dateti
     since = now - timedelta(seconds=feed.settings.stop_after)
     # the index's article is usually among the recent ones too: fetch it once
     urls = {content_id(links[0].url): links[0].url}
-    for _, url in store.recent_articles(feed.name, since):
+    stored_ids = {}
+    for article_id, url in store.recent_articles(feed.name, since):
         urls.setdefault(content_id(url), url)
+        stored_ids[content_id(url)] = article_id
     states, previous, changed_any, polled = [], [], False, set()
-    for url in urls.values():
+    for key, url in urls.items():
         page = fetcher.get(url, _fetch_settings(feed))
-        prev, diff, changed = _diff(feed, store, page, now)
+        # a stored article's sections are known: they need not be sanitized again
+        guess = store.load_article(feed.name, stored_ids[key]) if key in stored_ids else None
+        prev, diff, changed = _diff(feed, store, page, now, guess)
         if diff.state.article_id in polled:
             continue  # two URLs of one article (e.g. neither with an /a-<id> path)
         polled.add(diff.state.article_id)

@@ -39,7 +39,8 @@ def _requests_for(server: ReplayServer, article_id: str) -> int:
     return sum(f"a-{article_id}" in path for path in server.site.requests)
 
 
-def test_two_days_into_one_feed(server: ReplayServer, tmp_path: Path) -> None:
+def test_two_days_into_one_feed(server: ReplayServer, tmp_path: Path,
+                                sanitized: list[str]) -> None:
     store, fetcher = SQLiteStore(tmp_path / "s.sqlite3"), Fetcher()
     output = Output(tmp_path / "public", "http://127.0.0.1:8080/")
     feed = FeedConfig(name="ukraine", url=server.base_url + TOPIC, follow=True,
@@ -72,8 +73,10 @@ def test_two_days_into_one_feed(server: ReplayServer, tmp_path: Path) -> None:
     assert any("a-70000002/" in i for i in both) and any("a-70000001/" in i for i in both)
     # a day after its last change, yesterday's article is no longer polled
     before = _requests_for(server, "70000001")
+    sanitized.clear()
     poll(day1 + timedelta(hours=30))
     assert _requests_for(server, "70000001") == before + 1  # still within 24 h of 07:00
+    assert sanitized == []  # both articles polled, neither changed: nothing sanitized
     poll(day1 + timedelta(hours=23 + 25))
     assert _requests_for(server, "70000001") == before + 1  # dropped after stop_after
     last = poll(day1 + timedelta(hours=23 + 26))
