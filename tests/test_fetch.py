@@ -53,3 +53,21 @@ def test_user_agent_names_the_project(server: ReplayServer) -> None:
     server.set("/ua", 200, b"<p>x</p>", HTML)
     Fetcher().get(server.base_url + "/ua")
     assert server.site.headers[-1]["User-Agent"] == DEFAULT_USER_AGENT
+
+
+def test_proxies_come_from_the_environment_and_no_proxy_is_honoured(
+    server: ReplayServer, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on: the "proxy" is down
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    server.set("/p", 200, b"<p>ok</p>", HTML)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{dead}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with pytest.raises(FetchError, match="connection failed|gave up"):
+        Fetcher(retries=0).get(server.base_url + "/p")  # through the proxy
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert Fetcher(retries=0).get(server.base_url + "/p").text == "<p>ok</p>"  # around it
