@@ -67,7 +67,7 @@ def test_proxies_come_from_the_environment_and_no_proxy_is_honoured(
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{dead}")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    with pytest.raises(FetchError, match="connection failed|gave up"):
+    with pytest.raises(FetchError, match=r"connection failed|gave up"):
         Fetcher(retries=0).get(server.base_url + "/p")  # through the proxy
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     assert Fetcher(retries=0).get(server.base_url + "/p").text == "<p>ok</p>"  # around it
