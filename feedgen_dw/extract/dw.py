@@ -354,8 +354,9 @@ def extract(page: str | bytes, url: str, selector: Selector | None = None,
     no body. Sections whose raw digest is `known` are taken from there, not sanitized."""
     # not `selector or ...`: a Selector's truth value serializes the whole document
     sel = selector if selector is not None else page_selector(page)
-    marker = b"__APP_STATE__" if isinstance(page, bytes) else "__APP_STATE__"
-    state = app_state(sel) if marker in page else None  # type: ignore[operator]
+    has_state = (b"__APP_STATE__" in page) if isinstance(page, bytes) else (
+        "__APP_STATE__" in page)
+    state = app_state(sel) if has_state else None
     live_id = live_blog_id(url, sel)
     if live_id:
         _check_complete(page, url)

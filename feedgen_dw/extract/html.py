@@ -300,11 +300,8 @@ def sanitize_known(
 ) -> tuple[str, str, str]:
     """sanitize_with_text() and the raw digest, (html, text, digest); markup sanitized in
     an earlier poll (its digest in `known`) is not sanitized again."""
-    digest = raw_digest(elements, base, salt)
-    if known and digest in known:
-        html, text = known[digest]
-        return html, text, digest
-    return (*sanitize_with_text(elements, base, image_src), digest)
+    return _known_or(raw_digest(elements, base, salt), known,
+                     lambda: sanitize_with_text(elements, base, image_src))
 
 
 def sanitize_fragment_known(
@@ -314,11 +311,14 @@ def sanitize_fragment_known(
     """sanitize_known() for an HTML string (a live-blog post's body): one seen in an
     earlier poll is not even parsed."""
     # as written in the source, a no-break space is mostly an entity: fold it like one
-    digest = _markup_digest(NBSP_ENTITY_RE.sub(" ", html), base, salt)
-    if known and digest in known:
-        html_kept, text = known[digest]
-        return html_kept, text, digest
-    return (*sanitize_with_text(parse_fragment(html), base, image_src), digest)
+    return _known_or(_markup_digest(NBSP_ENTITY_RE.sub(" ", html), base, salt), known,
+                     lambda: sanitize_with_text(parse_fragment(html), base, image_src))
+
+
+def _known_or(digest: str, known: Known | None, sanitize: Callable[[], tuple[str, str]]
+              ) -> tuple[str, str, str]:
+    html, text = known[digest] if known and digest in known else sanitize()
+    return html, text, digest
 
 
 def parse_fragment(html: str) -> list[etree._Element]:
