@@ -160,6 +160,17 @@ Stunden</time></span></span><p class="{cls} teaser-text">{html.escape(page.tease
 {apollo_script}</body></html>"""
 
 
+def send_response_body(req: BaseHTTPRequestHandler, status: int, body: bytes,
+                       headers: dict[str, str]) -> None:
+    """Answer a request with exactly `status`, `headers` and `body` (Content-Length set)."""
+    req.send_response(status)
+    for name, value in headers.items():
+        req.send_header(name, value)
+    req.send_header("Content-Length", str(len(body)))
+    req.end_headers()
+    req.wfile.write(body)
+
+
 @dataclass
 class _Site:
     pages: dict[str, tuple[int, dict[str, str], bytes]] = field(default_factory=dict)
@@ -208,12 +219,7 @@ class ReplayServer:
                         self.send_header("ETag", headers["ETag"])
                         self.end_headers()
                     else:
-                        self.send_response(status)
-                        for name, value in headers.items():
-                            self.send_header(name, value)
-                        self.send_header("Content-Length", str(len(body)))
-                        self.end_headers()
-                        self.wfile.write(body)
+                        send_response_body(self, status, body, headers)
                 except OSError:
                     self.close_connection = True  # the client gave up (a timeout test)
                 finally:

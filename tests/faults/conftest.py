@@ -19,7 +19,7 @@ import pytest
 
 from feedgen_dw.cli import main
 from feedgen_dw.demo import FIRST, SECOND
-from feedgen_dw.replay import DemoPage, render_page
+from feedgen_dw.replay import DemoPage, render_page, send_response_body
 from feedgen_dw.store import SQLiteStore
 
 T0 = datetime(2026, 11, 24, 5, tzinfo=UTC)
@@ -101,11 +101,11 @@ class FaultServer:
             body, ctype = self.good_body()
             if fault is not None:
                 return self._broken(req, fault, body, ctype)
-            return self._send(req, 200, body, {"Content-Type": ctype})
+            return send_response_body(req, 200, body, {"Content-Type": ctype})
         if fault.kind == "loop":
-            return self._send(req, 302, b"", {"Location": req.path})
+            return send_response_body(req, 302, b"", {"Location": req.path})
         if fault.kind == "scheme":
-            return self._send(req, 301, b"", {"Location": "ftp://127.0.0.1/feed"})
+            return send_response_body(req, 301, b"", {"Location": "ftp://127.0.0.1/feed"})
         if fault.kind == "huge":
             req.send_response(200)
             req.send_header("Content-Type", "text/html")
@@ -114,17 +114,7 @@ class FaultServer:
                 req.wfile.write(b"<p>" + b"x" * 65530 + b"</p>")
             return None
         headers = {"Content-Type": "text/html; charset=utf-8", **fault.headers}
-        return self._send(req, fault.status, fault.body, headers)
-
-    @staticmethod
-    def _send(req: BaseHTTPRequestHandler, status: int, body: bytes,
-              headers: dict[str, str]) -> None:
-        req.send_response(status)
-        for key, value in headers.items():
-            req.send_header(key, value)
-        req.send_header("Content-Length", str(len(body)))
-        req.end_headers()
-        req.wfile.write(body)
+        return send_response_body(req, fault.status, fault.body, headers)
 
     @staticmethod
     def _broken(req: BaseHTTPRequestHandler, fault: Fault, body: bytes, ctype: str) -> None:
