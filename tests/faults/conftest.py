@@ -149,13 +149,19 @@ class Env:
         self.public = tmp_path / "public"
         self.polls = 0
 
+    def next_now(self) -> str:
+        """The fixed clock of the next poll, an hour after the last: every poll, in this
+        process or a child, runs on it (never on the wall clock)."""
+        now = T0 + timedelta(hours=self.polls)
+        self.polls += 1
+        return now.isoformat()
+
     def run(self) -> tuple[int, str, str]:
         """One `feedgen-dw run`, an hour after the last."""
         out, err = io.StringIO(), io.StringIO()
-        now = T0 + timedelta(hours=self.polls)
-        self.polls += 1
+        now = self.next_now()
         with redirect_stdout(out), redirect_stderr(err):
-            code = main(["run", "--config", str(self.config), "--now", now.isoformat()])
+            code = main(["run", "--config", str(self.config), "--now", now])
         return code, out.getvalue(), err.getvalue()
 
     def snapshot(self) -> Snapshot:

@@ -18,9 +18,9 @@ from tests.faults.conftest import Env
 
 
 def _run(env: Env, preexec: Callable[[], None] | None = None) -> subprocess.CompletedProcess[str]:
-    env.polls += 1
     return subprocess.run(
-        [sys.executable, "-m", "feedgen_dw", "run", "--config", str(env.config)],
+        [sys.executable, "-m", "feedgen_dw", "run", "--config", str(env.config),
+         "--now", env.next_now()],
         capture_output=True, text=True, timeout=60, preexec_fn=preexec,
     )
 
@@ -76,7 +76,8 @@ def test_read_only_output_dir_fails_cleanly(env: Env) -> None:
     result = subprocess.run(
         ["unshare", "-m", "sh", "-c",
          f'mount --bind "{pub}" "{pub}" && mount -o remount,ro,bind "{pub}" && exec "$@"',
-         "sh", sys.executable, "-m", "feedgen_dw", "run", "--config", str(env.config)],
+         "sh", sys.executable, "-m", "feedgen_dw", "run", "--config", str(env.config),
+         "--now", env.next_now()],
         capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 1, result.stderr
