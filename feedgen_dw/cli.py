@@ -16,9 +16,8 @@ from pathlib import Path
 
 from feedgen_dw import __version__
 from feedgen_dw.config import Config, builtin_profiles, load_config
-from feedgen_dw.diff import first_key
 from feedgen_dw.errors import ConfigError, FeedgenDwError
-from feedgen_dw.extract import extract_page
+from feedgen_dw.extract.report import inspect_page
 from feedgen_dw.fetch import Fetcher
 from feedgen_dw.lock import StateLock
 from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed, utc_now, write_site
@@ -78,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("--site", default="auto",
                          help="dw, liveblog, a shipped profile such as br24, or auto (default)")
     inspect.add_argument("--url", help="the page's URL, when SOURCE is a file")
+    inspect.add_argument("--full", action="store_true", help="each entry's whole text")
     return parser
 
 
@@ -167,21 +167,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise FeedgenDwError(f"{path}: cannot read ({exc.strerror or exc})") from None
         url = args.url or path.resolve().as_uri()
-    profiles = builtin_profiles()
-    article = extract_page(text, url, args.site, profiles.get(args.site))
-    print(f"profile:  {article.profile} (from {article.source}; {article.reason})")
-    print(f"article:  {article.article_id}  {article.url}")
-    print(f"title:    {article.title}")
-    print(f"feed:     {article.feed_title}  language={article.language or '?'}")
-    if article.published or article.modified:
-        print(f"dates:    published={article.published}  modified={article.modified}")
-    print(f"sections: {len(article.sections)}")
-    for section in article.sections:
-        words = " ".join(section.text.split()[:12])
-        lead = " (lead)" if section.is_lead else ""
-        when = f"  [{section.published:%Y-%m-%d %H:%M %Z}]" if section.published else ""
-        print(f"  {first_key(section)}  {section.headline}{lead}{when}")
-        print(f"      {words}{' …' if len(section.text.split()) > 12 else ''}")
+    inspect_page(text, url, args.site, builtin_profiles().get(args.site), args.full)
     return EXIT_OK
 
 

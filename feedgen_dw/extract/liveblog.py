@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 from parsel import Selector
 
 from feedgen_dw.errors import ExtractError
+from feedgen_dw.extract import generic
 from feedgen_dw.extract.html import (
     Known,
     clean_url,
@@ -183,6 +185,47 @@ def _sections(updates: list[_Update], title: str) -> Iterator[Section]:
                       published=update.published, source_key=key, authors=update.authors)
 
 
+def degraded(updates: list[_Update]) -> list[str]:
+    """How the structured updates fall short of the page (the Guardian: one date for all,
+    bodies cut at 1,000 characters, the whole blog's authors on each), or []."""
+    if len(updates) < 3:
+        return []
+    faults = []
+    if len({u.published for u in updates}) == 1:
+        faults.append("one date for every update")
+    lengths = Counter(len(u.body) for u in updates)
+    longest = max(lengths)
+    if longest >= 400 and lengths[longest] >= 2:
+        faults.append(f"bodies cut at {longest} characters")
+    if len({u.authors for u in updates}) == 1 and len(updates[0].authors) > 1:
+        faults.append("the blog's authors on every update")
+    return faults
+
+
+def _from_dom(page: str | bytes, url: str, sel: Selector, known: Known | None,
+              updates: list[_Update], faults: list[str]) -> tuple[Section, ...] | None:
+    """The page's own entries instead of degraded structured updates, when the generic
+    reader finds one entry element per update; keyed like the updates they render."""
+    if not {"one date for every update", f"bodies cut at {max(len(u.body) for u in updates)}"
+            " characters"} & set(faults):
+        return None
+    try:
+        dom = generic.extract_notes(page, url, sel, known)[0]
+    except ExtractError:
+        return None
+    if not dom.source.startswith("dom: repeated") or len(dom.sections) < len(updates) * 0.8:
+        return None
+    keys = [_safe_key(u.key, u) for u in updates]
+    sections = []
+    for section in dom.sections:
+        own = (section.source_key or "")[2:]
+        # the element's id holds the update's id ("block-<id>"): keep the update's key
+        key = next((k for k, u in zip(keys, updates, strict=True)
+                    if u.key and own.endswith(SAFE_KEY_RE.sub("", u.key))), section.source_key)
+        sections.append(replace(section, source_key=key))
+    return tuple(sections)
+
+
 def extract(page: str | bytes, url: str, selector: Selector | None = None,
             known: Known | None = None) -> Article:
     """Read a live blog's updates into an Article; ExtractError when there are none.
@@ -198,7 +241,14 @@ def extract(page: str | bytes, url: str, selector: Selector | None = None,
     parts = urlsplit(canonical)
     title = _text(posting.get("headline")) or normalize_space(
         sel.css("title::text").get() or "") or canonical
+    faults = degraded(updates)
+    if "the blog's authors on every update" in faults:
+        updates = [_Update(u.key, u.headline, u.body, u.published, ()) for u in updates]
     sections = tuple(_sections(updates, title))
+    dom_sections = _from_dom(page, url, sel, known, updates, faults) if faults else None
+    if dom_sections:
+        sections = dom_sections
+        source = f"DOM entries ({source} updates are degraded: {', '.join(faults)})"
     if not sections:
         raise ExtractError(f"{url}: extraction found nothing: the updates are empty")
     digest = hashlib.sha256(f"{parts.netloc}{parts.path}".encode()).hexdigest()[:12]

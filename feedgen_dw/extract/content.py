@@ -1,0 +1,205 @@
+"""The main content of any page: page furniture and noise out, the text-holding element found.
+
+Scoring is our own, over the lxml tree the page was parsed into once: every element
+weighs the length of its visible text, link text counting against it (navigation, teaser
+lists and share bars are mostly links). From <body> down, the walk enters the child
+holding most of its parent's weight while that child holds at least 60 % of it, so it
+stops at the element whose children share the text: an article body, or a live blog's
+list of entries. readability-lxml picks the best single block instead, which on a live
+blog is one entry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+# never content: removed with everything inside
+FURNITURE = frozenset(
+    "script style noscript template nav aside form button select textarea iframe svg "
+    "canvas video audio object embed dialog menu".split())
+FURNITURE_ROLES = frozenset({"navigation", "complementary", "banner", "contentinfo", "search",
+                             "dialog", "menu", "toolbar"})
+AD_TOKENS = frozenset({"ad", "ads", "advert", "advertisement", "anzeige", "werbung", "sponsor",
+                       "sponsored", "outbrain", "taboola", "dfp", "adslot", "adunit", "banner",
+                       "commercial", "paywall", "newsletter", "promo"})
+SHARE_TOKENS = frozenset({"share", "sharing", "social", "sharebar", "socials", "teilen"})
+SHARE_HOSTS = re.compile(
+    r"^(?:mailto:|whatsapp:|https?://(?:[\w-]+\.)*(?:facebook\.com|twitter\.com|x\.com|"
+    r"wa\.me|whatsapp\.com|t\.me|telegram\.me|linkedin\.com|pinterest\.\w+|reddit\.com|"
+    r"xing\.com|flipboard\.com|bsky\.app)/(?:sharer|share|intent|submit|send|pin|"
+    r"shareArticle|\?|sharing|dialog))", re.I)
+RELATIVE_TIME = re.compile(
+    r"^(?:(?:aktualisiert|updated|zuletzt aktualisiert)\s*:?\s*)?(?:vor\s+(?:\d+|einer?|wenigen)"
+    r"\s+(?:sekunden?|minuten?|stunden?|tag(?:en)?|min\.?|std\.?)|\d+\s*(?:s|sec|secs|seconds?|m|"
+    r"mins?|minutes?|h|hrs?|hours?|d|days?)\s+ago|an?\s+(?:minute|hour|day)\s+ago|gerade eben|"
+    r"just now|soeben)$", re.I)
+MACHINE_TIME = re.compile(r"^\d{9,13}$")  # an epoch shown as text before a script formats it
+COUNTER = re.compile(
+    r"^\d[\d.,]*\s*[kKm]?\s*(?:comments?|kommentare?|shares?|likes?|views?|reactions?|"
+    r"aufrufe|mal geteilt)$", re.I)
+COUNTER_TOKENS = frozenset({"count", "counter", "comments", "shares", "likes", "views"})
+CONTAINERS = frozenset("div section article main span header footer center body".split())
+HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
+BLOCKS = frozenset("p h1 h2 h3 h4 h5 h6 ul ol dl figure blockquote table pre hr".split())
+
+
+@dataclass
+class Noise:
+    """What was taken out of the page as noise, counted by reason (for `inspect`)."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def add(self, reason: str) -> None:
+        self.counts[reason] += 1
+
+
+def tag_of(el: etree._Element) -> str:
+    return el.tag.lower() if isinstance(el.tag, str) else ""
+
+
+def _tokens(el: etree._Element) -> set[str]:
+    raw = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+    return set(re.split(r"[\s_\-]+", raw)) - {""}
+
+
+def _noise_reason(el: etree._Element) -> str | None:
+    tag = tag_of(el)
+    if not tag:
+        return None
+    if tag in FURNITURE or (el.get("role") or "").lower() in FURNITURE_ROLES:
+        return "page furniture (navigation, scripts, forms, embeds)"
+    if el.get("hidden") is not None or (el.get("aria-hidden") or "") == "true":
+        return "hidden elements"
+    tokens = _tokens(el)
+    if tokens & AD_TOKENS:
+        return "ad slots and promotions"
+    if tokens & SHARE_TOKENS or (tag == "a" and SHARE_HOSTS.match(el.get("href") or "")):
+        return "sharing links"
+    if len(el) <= 2 and tag not in BLOCKS - {"p"}:
+        text = " ".join(etree.tostring(el, method="text", encoding="unicode",
+                                       with_tail=False).split())
+        if text and len(text) < 40:
+            if RELATIVE_TIME.match(text) or MACHINE_TIME.match(text):
+                return "relative times ('vor 3 Stunden', '5 mins ago')"
+            counter = COUNTER.match(text) or (text.isdigit() and tokens & COUNTER_TOKENS)
+            if counter and tag in ("span", "div", "a", "small", "b", "strong"):
+                return "counters (comments, shares, views)"
+    return None
+
+
+def remove(el: etree._Element) -> None:
+    """Take `el` out of the tree, keeping its tail text in place."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    tail = el.tail
+    if tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(el)
+
+
+def strip_noise(root: etree._Element, noise: Noise) -> None:
+    """Remove page furniture, ad slots, sharing links, relative times and counters under
+    `root` (in place), counting them in `noise`."""
+    doomed = []
+    for el in root.iter():
+        if el is root or not isinstance(el.tag, str):
+            if not isinstance(el.tag, str) and el is not root:
+                doomed.append((el, ""))  # comments and processing instructions
+            continue
+        reason = _noise_reason(el)
+        if reason:
+            doomed.append((el, reason))
+    gone: set[int] = set()
+    for el, reason in doomed:
+        if any(id(a) in gone for a in el.iterancestors()):
+            continue
+        gone.add(id(el))
+        if reason:
+            noise.add(reason)
+        if tag_of(el) == "time" and el.get("datetime"):
+            # the machine time stays readable; only the "4m ago" shown for it goes
+            for child in list(el):
+                el.remove(child)
+            el.text = None
+            continue
+        remove(el)
+
+
+def weights(root: etree._Element) -> dict[etree._Element, int]:
+    """Visible text length under each element; links count nothing, and a block that is
+    mostly links (navigation, teaser lists) counts nothing either."""
+    weight: dict[etree._Element, int] = {}
+    length: dict[etree._Element, int] = {}
+    for el in reversed(list(root.iter())):
+        if not isinstance(el.tag, str):
+            continue
+        own = len((el.text or "").strip())
+        total, kept = own, own
+        for child in el:
+            tail = len((child.tail or "").strip())
+            total += length.get(child, 0) + tail
+            kept += weight.get(child, 0) + tail
+        length[el] = total
+        # a link's text, and a block whose text is more than half links, weigh nothing
+        weight[el] = 0 if tag_of(el) == "a" or kept * 2 < total else kept
+    return weight
+
+
+def main_content(root: etree._Element) -> tuple[etree._Element, dict[etree._Element, int], str]:
+    """The element holding the page's content, the weights, and why (for `inspect`)."""
+    body = root.find(".//body")
+    node = body if body is not None else root
+    weight = weights(node)
+    total = max(weight.get(node, 0), 1)
+    while True:
+        children = [c for c in node if isinstance(c.tag, str)]
+        if not children:
+            break
+        best = max(children, key=lambda c: weight.get(c, 0))
+        if weight.get(best, 0) <= 0 or weight.get(best, 0) < 0.6 * weight.get(node, 0):
+            break
+        node = best
+    share = max(0, min(100, 100 * weight.get(node, 0) // total))
+    return node, weight, f"<{describe(node)}> with {share}% of the page's text"
+
+
+def describe(el: etree._Element) -> str:
+    """'div.live-events' / 'section#articlebody': how `inspect` names an element."""
+    name = tag_of(el)
+    if el.get("id"):
+        return f"{name}#{el.get('id')}"
+    classes = (el.get("class") or "").split()
+    return f"{name}.{classes[0]}" if classes else name
+
+
+def blocks(root: etree._Element) -> list[etree._Element]:
+    """The content blocks under `root` in reading order: containers are entered, blocks
+    (paragraphs, headings, lists, figures, rules, text-only divs) are not."""
+    out: list[etree._Element] = []
+    stack = [iter(root)]
+    while stack:
+        el = next(stack[-1], None)
+        if el is None:
+            stack.pop()
+            continue
+        tag = tag_of(el)
+        if not tag:
+            continue
+        if tag in CONTAINERS and any(tag_of(c) in BLOCKS or tag_of(c) in CONTAINERS
+                                     for c in el):
+            if (el.text or "").strip():
+                out.append(el)  # text straight in a container: keep the whole container
+                continue
+            stack.append(iter(el))
+        else:
+            out.append(el)
+    return out

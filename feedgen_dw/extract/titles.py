@@ -1,0 +1,58 @@
+"""Item titles for every profile: an entry's own headline, else its first sentence.
+
+A derived title leaves out what opens an entry without saying anything (a clock time,
+"Update, 17.40 Uhr:", a dateline "KYIV, Ukraine (AP) —") and is cut at a word boundary;
+the item's link takes the title as its `#:~:text=` fragment, which must match the page,
+so the `…` that marks a cut is never part of it (diff.section_link drops it).
+"""
+
+from __future__ import annotations
+
+import re
+
+from feedgen_dw.extract.html import first_words, normalize_space
+from feedgen_dw.extract.times import CLOCK_RE, MONTH_ALTERNATIVES
+
+LEAD_SEPARATORS = " ,:;|–—-+*•"
+UPDATE_PREFIX_RE = re.compile(
+    r"^\W{0,3}(?:(?:letztes\s+|neues\s+)?update|aktualisierung|nachtrag|erstmeldung|"
+    r"erste meldung|updated)\b[^:–—]{0,40}?(?:[:–—]|\bUhr\b)", re.I)
+DATELINE_RE = re.compile(
+    r"^[A-ZÄÖÜ][A-ZÄÖÜ.'\- ]{2,30}(?:,\s*[A-Z][\w.' ]{1,25})?\s*"
+    r"(?:\([A-Za-z/ ]{1,20}\))?\s*[—–-]\s+")
+LEAD_DAY_RE = re.compile(
+    r"^(?:(?:" + MONTH_ALTERNATIVES + r")\.?\s+[0-3]?\d\b|[0-3]?\d\.?\s+(?:"
+    + MONTH_ALTERNATIVES + r")\b\.?"
+    r"(?:\s+\d{4})?)[,:\s–—-]*", re.I)
+TITLE_LIMIT = 100
+
+
+def strip_lead(text: str) -> str:
+    """`text` without an opening update prefix, clock time, dateline or separators."""
+    text = normalize_space(text)
+    for _ in range(3):
+        before = text
+        found = UPDATE_PREFIX_RE.match(text)
+        if found:
+            text = text[found.end():]
+        text = text.lstrip(LEAD_SEPARATORS)
+        clock = CLOCK_RE.match(text)
+        if clock and (clock["minute"] or clock["ampm"]):
+            text = text[clock.end():].lstrip(LEAD_SEPARATORS)
+        text = DATELINE_RE.sub("", text, count=1)
+        text = LEAD_DAY_RE.sub("", text, count=1)
+        if text == before:
+            break
+    return text.strip()
+
+
+def derived_title(text: str) -> str:
+    """The first sentence of an entry's text (without its opening time or dateline), cut
+    at a word boundary; "" when the text has none."""
+    body = strip_lead(text) or normalize_space(text)
+    return first_words(body, TITLE_LIMIT) if body.strip() else ""
+
+
+def usable(title: object) -> str:
+    """A title from structured data, or "" when it is not text or only white space."""
+    return normalize_space(title) if isinstance(title, str) else ""
