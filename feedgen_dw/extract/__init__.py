@@ -12,6 +12,7 @@ from feedgen_dw.extract.custom import Profile, extract_custom
 from feedgen_dw.extract.generic import Notes
 from feedgen_dw.extract.html import Known, page_selector
 from feedgen_dw.extract.shipped import SHIPPED_HOSTS, profiles_for
+from feedgen_dw.extract.titles import derived_title
 from feedgen_dw.model import Article
 
 # 'auto' asks them in this order: the specific DW profile, any schema.org live blog, and
@@ -48,7 +49,8 @@ def extract_with_notes(page: str | bytes, url: str, site: str = "dw",
         custom = extract_custom(url, selector, profile)
         notes = Notes(marker=f"the profile's entries ({profile.entries})",
                       zone=profile.timezone, zone_source=f"profile {profile.name}")
-        return replace(custom, reason=f"site: {profile.name}, a profile of selectors"), notes
+        return _titled(replace(custom, reason=f"site: {profile.name}, a profile of selectors")
+                       ), notes
     name, reason = pick_profile(site, url, selector)
     if name == generic.NAME:
         article, notes = generic.extract_notes(page, url, selector, known)
@@ -56,7 +58,20 @@ def extract_with_notes(page: str | bytes, url: str, site: str = "dw",
         article = PROFILES[name].extract(page, url, selector, known)
         notes = Notes(marker=MARKERS.get(name, ""), dates="the entries' own times",
                       zone="UTC", zone_source="times in the page carry their zone")
-    return replace(article, reason=reason), notes
+    return _titled(replace(article, reason=reason)), notes
+
+
+def _titled(article: Article) -> Article:
+    """Every item and the feed get a title with text: a page may give one that is only
+    white space (feedgen refuses those)."""
+    sections = tuple(
+        s if s.headline.strip() else replace(s, headline=derived_title(s.text) or "…")
+        for s in article.sections)
+    title = article.title if article.title.strip() else article.url
+    feed_title = article.feed_title if article.feed_title.strip() else title
+    if (sections, title, feed_title) == (article.sections, article.title, article.feed_title):
+        return article
+    return replace(article, sections=sections, title=title, feed_title=feed_title)
 
 
 def extract_page(page: str | bytes, url: str, site: str = "dw",

@@ -165,7 +165,9 @@ def main_content(root: etree._Element) -> tuple[etree._Element, dict[etree._Elem
         if not children:
             break
         best = max(children, key=lambda c: weight.get(c, 0))
-        if weight.get(best, 0) <= 0 or weight.get(best, 0) < 0.6 * weight.get(node, 0):
+        # a paragraph or list is never the content itself: its container is
+        share = weight.get(best, 0)
+        if tag_of(best) not in CONTAINERS or share <= 0 or share < 0.6 * weight.get(node, 0):
             break
         node = best
     share = max(0, min(100, 100 * weight.get(node, 0) // total))
@@ -185,6 +187,8 @@ def blocks(root: etree._Element) -> list[etree._Element]:
     """The content blocks under `root` in reading order: containers are entered, blocks
     (paragraphs, headings, lists, figures, rules, text-only divs) are not."""
     out: list[etree._Element] = []
+    if tag_of(root) not in CONTAINERS:
+        return [root]
     stack = [iter(root)]
     while stack:
         el = next(stack[-1], None)

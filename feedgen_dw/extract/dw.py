@@ -102,6 +102,11 @@ def matches(url: str, selector: Selector) -> str | None:
     return None
 
 
+def _text_or_none(value: object) -> str | None:
+    """Text from structured data, or None when it is not text or only white space."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
 @dataclass
 class _Meta:
     article_id: str | None = None
@@ -159,9 +164,14 @@ def _from_apollo(sel: Selector, meta: _Meta) -> None:
     meta.sources.append("apollo")
     if isinstance(entry.get("text"), str) and entry["text"].strip():
         meta.body_html = entry["text"]
-    meta.article_id = meta.article_id or str(entry.get("id") or "") or None
-    meta.url = meta.url or entry.get("canonicalUrl") or entry.get("classicUrl")
-    meta.title = meta.title or entry.get("title") or entry.get("name")
+    # page content: any field may hold a number, list or object instead of text
+    entry_id = entry.get("id")
+    meta.article_id = meta.article_id or _text_or_none(
+        str(entry_id) if isinstance(entry_id, int) else entry_id)
+    meta.url = meta.url or _text_or_none(entry.get("canonicalUrl")) or _text_or_none(
+        entry.get("classicUrl"))
+    meta.title = meta.title or _text_or_none(entry.get("title")) or _text_or_none(
+        entry.get("name"))
     meta.published = meta.published or parse_time(entry.get("firstPublicationDate"))
     meta.modified = meta.modified or parse_time(entry.get("lastModifiedDate"))
 
@@ -176,7 +186,7 @@ def _from_app_state(state: dict[str, Any] | None, meta: _Meta) -> None:
     if isinstance(content.get("text"), str) and content["text"].strip():
         meta.body_html = meta.body_html or content["text"]
     meta.url = meta.url or blog_url(content, "") or None
-    meta.title = meta.title or content.get("title")
+    meta.title = meta.title or _text_or_none(content.get("title"))
     meta.published = meta.published or parse_time(content.get("firstPublicationDate"))
     meta.modified = meta.modified or parse_time(content.get("lastModifiedDate"))
 
@@ -189,7 +199,7 @@ def _from_json_ld(sel: Selector, meta: _Meta) -> None:
         page = obj.get("mainEntityOfPage")
         page_id = page.get("@id") if isinstance(page, dict) else page
         meta.url = meta.url or (page_id if isinstance(page_id, str) else None)
-        meta.title = meta.title or obj.get("headline")
+        meta.title = meta.title or _text_or_none(obj.get("headline"))
         meta.published = meta.published or parse_time(obj.get("datePublished"))
         meta.modified = meta.modified or parse_time(obj.get("dateModified"))
         lang = obj.get("inLanguage")

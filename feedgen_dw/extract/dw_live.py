@@ -165,7 +165,8 @@ def extract_live(url: str, sel: Selector, live_id: str,
         sections, source = posts_from_dom(sel, canonical, known), "dom"
     if not sections:
         raise ExtractError(f"{url}: extraction found nothing: no live blog posts (layout change?)")
-    title = normalize_space(str((content or {}).get("title") or "")) or normalize_space(
+    state_title = (content or {}).get("title")
+    title = normalize_space(state_title if isinstance(state_title, str) else "") or normalize_space(
         sel.css("h1").xpath("string()").get() or sel.css("title::text").get() or "")
     title = TITLE_SUFFIX_RE.sub("", title)
     return Article(

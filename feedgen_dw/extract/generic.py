@@ -29,9 +29,17 @@ from feedgen_dw.extract.content import (
     Noise,
     blocks,
     main_content,
-    remove,
     strip_noise,
     tag_of,
+)
+from feedgen_dw.extract.entries import (
+    ORIGINAL_RE,
+    RULE_RE,
+    UPDATE_RE,
+    Entry,
+    entry_stamp,
+    from_containers,
+    repeated,
 )
 from feedgen_dw.extract.html import (
     Known,
@@ -47,21 +55,8 @@ from feedgen_dw.extract.titles import derived_title, strip_lead
 from feedgen_dw.model import Article, Section
 
 NAME = "generic"
-UPDATE_RE = re.compile(
-    r"^\W{0,3}(?:(?:letztes\s+|neues\s+)?update|aktualisierung|nachtrag|erstmeldung|"
-    r"erste meldung|ursprüngliche meldung|original(?:meldung| report| story)?|updated)\b"
-    r"(?:\s*\d{1,2}\b)?", re.I)
-ORIGINAL_RE = re.compile(r"^\W{0,3}(?:erstmeldung|erste meldung|ursprüngliche meldung|"
-                         r"original(?:meldung| report| story)?)\b", re.I)
-RULE_RE = re.compile(r"^[\s_*\-=~+•·#]{3,}$")
-ZONE_WRITTEN_RE = re.compile(r"\d[.:][0-5]\d\s*\(?(" + times.ZONE_ALTERNATIVES + r")\b")
-CLOCK_ONLY_RE = re.compile(r"^\d{1,2}[.:]\d\d\s*(?:[ap]\.?m\.?|Uhr|\(?[A-Z]{2,4}\)?)?$")
-AUTHOR_TOKENS = frozenset({"author", "byline", "autor", "contributor", "autorin"})
-TITLE_TOKENS = frozenset({"title", "headline", "heading", "ueberschrift", "titel"})
-TIME_ATTRS = ("data-post-time", "data-posted-date-timestamp", "data-update-time",
-              "data-timestamp", "data-time", "data-date", "data-published")
-
-
+ZONE_WRITTEN_RE = re.compile(
+    r"\d[.:][0-5]\d\s*(?:[ap]\.?m\.?\s*)?\(?(" + times.ZONE_ALTERNATIVES + r")\b")
 @dataclass
 class Notes:
     """What `inspect` says beyond the Article: how the page was read."""
@@ -74,154 +69,6 @@ class Notes:
     noise: Counter[str] = field(default_factory=Counter)
 
 
-@dataclass
-class _Entry:
-    head: str  # its own headline, "" when it has none
-    elements: list[etree._Element]
-    stamp: times.Stamp
-    key: str | None = None  # an id the page gives it
-    authors: tuple[str, ...] = ()
-
-
-def _entry_stamp(text: str, near: date | None, loose: bool) -> tuple[times.Stamp, int]:
-    """The time an entry's opening text gives, and where that prefix ends (0: none)."""
-    prefix = UPDATE_RE.match(text)
-    start = prefix.end() if prefix else 0
-    head = text[start:start + 60]
-    clock = times.parse_clock(head.lstrip(" ,:–—-"), at_start=True, loose=loose) or (
-        times.parse_clock(head, at_start=False, loose=loose) if prefix else None)
-    day = times.parse_day(head, near) if prefix else None
-    if clock is None and day is None:
-        return times.Stamp(), 0
-    end = start
-    if clock is not None:
-        end = head.find(head.lstrip(" ,:–—-")) + start + clock.end if not prefix else (
-            start + _clock_end(head, clock))
-    return times.Stamp(clock=clock, day=day), end
-
-
-def _clock_end(head: str, clock: times.Clock) -> int:
-    found = times.CLOCK_RE.search(head)
-    return found.end() if found else 0
-
-
-def _time_of(el: etree._Element, near: date | None) -> times.Stamp:
-    """A container's own time: an ISO `datetime`, an epoch attribute, a time element's
-    text or a clock at the start of its text. A time element is taken out of the entry
-    (it is shown as the item's time, not in its text)."""
-    for node in el.iter("time"):
-        when = times.parse_iso(node.get("datetime"))
-        if when is not None:
-            _drop_time(node)
-            return times.Stamp(full=when)
-    for name in TIME_ATTRS:
-        value = el.get(name)
-        when = times.epoch(value) or times.parse_iso(value)
-        if when is not None:
-            return times.Stamp(full=when)
-    for node in el.iter():
-        if tag_of(node) == "time" or any(t in (node.get("class") or "").lower()
-                                         for t in ("time", "date", "zeit", "datum")):
-            text = quick_text(node)
-            clock = times.parse_clock(text, at_start=False, loose=True)
-            if clock is not None and len(text) < 40:
-                _drop_time(node)
-                return times.Stamp(clock=clock, day=times.parse_day(text, near))
-    return _entry_stamp(quick_text(el)[:80], near, loose=False)[0]
-
-
-def _drop_time(node: etree._Element) -> None:
-    if len(quick_text(node)) < 40:
-        remove(node)
-
-
-def _repeated(main: etree._Element, weight: dict[etree._Element, int]
-              ) -> tuple[etree._Element, list[etree._Element], str] | None:
-    """The largest set of sibling elements of one kind that hold most of the text: one
-    entry each (`article.block`, `div.post`, `li.update`)."""
-    total = max(weight.get(main, 0), 1)
-    best: tuple[float, etree._Element, list[etree._Element], str] | None = None
-    for parent in main.iter():
-        if not isinstance(parent.tag, str) or len(parent) < 3:
-            continue
-        groups: dict[str, list[etree._Element]] = {}
-        for child in parent:
-            tag = tag_of(child)
-            if tag not in ("div", "article", "section", "li"):
-                continue
-            classes = (child.get("class") or "").split()
-            prefix = re.sub(r"[\d_-]+$", "", child.get("id") or "")
-            groups.setdefault(f"{tag}.{classes[0] if classes else prefix}", []).append(child)
-        for signature, members in groups.items():
-            if len(members) < 3:
-                continue
-            composite = sum(1 for m in members if len([c for c in m if isinstance(c.tag, str)])
-                            >= 2)
-            covered = sum(max(weight.get(m, 0), 0) for m in members) / total
-            if composite * 10 < len(members) * 6 or covered < 0.5:
-                continue
-            if best is None or covered > best[0]:
-                best = (covered, parent, members, signature)
-    return (best[1], best[2], best[3].rstrip(".")) if best else None
-
-
-def _title_of(el: etree._Element) -> tuple[str, etree._Element | None]:
-    """An entry's own headline: a heading in it, else an element classed as its title."""
-    for node in el.iter(*HEADINGS):
-        text = quick_text(node)
-        if text:
-            return text, node
-    for node in el.iter():
-        tokens = set(re.split(r"[\s_\-]+", (node.get("class") or "").lower()))
-        if tokens & TITLE_TOKENS and node is not el:
-            text = quick_text(node)
-            if 0 < len(text) < 200:
-                return text, node
-    return "", None
-
-
-def _from_containers(parent: etree._Element, members: list[etree._Element],
-                     near: date | None, noise: Noise) -> list[_Entry]:
-    entries: list[_Entry] = []
-    day, group, ids = None, 0, set(map(id, members))
-    for child in parent:
-        if id(child) not in ids:
-            text = quick_text(child) if isinstance(child.tag, str) else ""
-            if text and times.is_day_heading(text):
-                day, group = times.parse_day(text, near), group + 1
-            continue
-        stamp = _time_of(child, near)
-        if stamp.full is not None:
-            for shown in list(child.iter()):
-                if not len(shown) and CLOCK_ONLY_RE.match(quick_text(shown)):
-                    remove(shown)  # "12.50 BST" beside the machine time: the same time
-        stamp.day, stamp.group = stamp.day or day, group
-        head, node = _title_of(child)
-        if node is not None:
-            remove(node)
-        key = child.get("id")
-        entries.append(_Entry(head, [child], stamp, key if key and len(key) <= 64 else None,
-                              _authors(child)))
-    return entries
-
-
-def _authors(entry: etree._Element) -> tuple[str, ...]:
-    """The entry's byline (an element classed author/byline, else what is left of its
-    header), taken out of its text."""
-    found = [n for n in entry.iter() if n is not entry and (
-        set(re.split(r"[\s_\-]+", (n.get("class") or "").lower())) & AUTHOR_TOKENS
-        or n.get("rel") == "author" or n.get("itemprop") == "author")]
-    if not found:
-        found = [n for n in entry if tag_of(n) == "header"]
-    names = []
-    for node in found:
-        text = quick_text(node)
-        if 2 < len(text) < 60 and any(n is node for n in entry.iter()):
-            names.append(text)
-            remove(node)
-    return tuple(dict.fromkeys(names))
-
-
 def _is_bold_lead(el: etree._Element) -> bool:
     first = next((c for c in el if isinstance(c.tag, str)), None)
     return first is not None and tag_of(first) in ("strong", "b") and not (el.text or "").strip()
@@ -229,10 +76,10 @@ def _is_bold_lead(el: etree._Element) -> bool:
 
 def _split(stream: list[etree._Element], is_marker: Callable[[etree._Element, str], bool],
            near: date | None, keep_intro: bool, noise: Noise, heads: bool = True,
-           ) -> list[_Entry]:
+           ) -> list[Entry]:
     """Entries of a block stream that start at each marker; day headings in between set
     the day of the entries below them."""
-    entries: list[_Entry] = []
+    entries: list[Entry] = []
     intro: list[etree._Element] = []
     day, group = None, 0
     for el in stream:
@@ -244,28 +91,30 @@ def _split(stream: list[etree._Element], is_marker: Callable[[etree._Element, st
             continue
         if is_marker(el, text):
             loose = tag in HEADINGS or _is_bold_lead(el)
-            stamp, end = _entry_stamp(text, near, loose)
+            stamp, end = entry_stamp(text, near, loose)
+            if stamp.day is not None:
+                group += 1  # a date of its own: crossings count from here
             stamp.day, stamp.group = stamp.day or day, group
             if tag in HEADINGS and heads:
-                entries.append(_Entry(strip_lead(text[end:]) or text, [], stamp))
+                entries.append(Entry(strip_lead(text[end:]) or text, [], stamp))
             else:
-                entries.append(_Entry("", [el], stamp))
+                entries.append(Entry("", [el], stamp))
             continue
         if RULE_RE.match(text) or tag == "hr":
             continue
         (entries[-1].elements if entries else intro).append(el)
     if intro and (keep_intro or not entries):
-        entries.insert(0, _Entry("", intro, times.Stamp(group=-1)))
+        entries.insert(0, Entry("", intro, times.Stamp(group=-1), lead=True))
     elif intro:
         noise.add("text before the first entry (intro, summary)")
     return entries
 
 
-def _by_rules(stream: list[etree._Element], noise: Noise) -> list[_Entry]:
-    entries: list[_Entry] = [_Entry("", [], times.Stamp())]
+def _by_rules(stream: list[etree._Element], noise: Noise) -> list[Entry]:
+    entries: list[Entry] = [Entry("", [], times.Stamp())]
     for el in stream:
         if tag_of(el) == "hr" or RULE_RE.match(quick_text(el) or "x"):
-            entries.append(_Entry("", [], times.Stamp()))
+            entries.append(Entry("", [], times.Stamp()))
         else:
             entries[-1].elements.append(el)
     if entries and len(" ".join(quick_text(e) for e in entries[0].elements)) < 120 and len(
@@ -275,21 +124,21 @@ def _by_rules(stream: list[etree._Element], noise: Noise) -> list[_Entry]:
     return [e for e in entries if e.elements]
 
 
-def _by_updates(stream: list[etree._Element], near: date | None) -> list[_Entry]:
+def _by_updates(stream: list[etree._Element], near: date | None) -> list[Entry]:
     """Update paragraphs each make an entry; everything else is the original report."""
-    entries: list[_Entry] = []
-    original = _Entry("", [], times.Stamp())
+    entries: list[Entry] = []
+    original = Entry("", [], times.Stamp(), lead=True)
     for el in stream:
         text = quick_text(el)
         if tag_of(el) not in HEADINGS and UPDATE_RE.match(text):
-            stamp = _entry_stamp(text, near, loose=True)[0]
+            stamp = entry_stamp(text, near, loose=True)[0]
             if ORIGINAL_RE.match(text):
                 original.stamp = stamp
                 original.elements.append(el)
                 if original not in entries:
                     entries.append(original)
             else:
-                entries.append(_Entry("", [el], stamp))
+                entries.append(Entry("", [el], stamp))
             continue
         original.elements.append(el)
         if original not in entries:
@@ -299,24 +148,24 @@ def _by_updates(stream: list[etree._Element], near: date | None) -> list[_Entry]
 
 def _marker(stream: list[etree._Element], main: etree._Element,
             weight: dict[etree._Element, int], near: date | None, noise: Noise,
-            ) -> tuple[list[_Entry], str]:
+            ) -> tuple[list[Entry], str]:
     texts = [quick_text(el) for el in stream]
     tags = [tag_of(el) for el in stream]
 
     def timed_heading(el: etree._Element, text: str) -> bool:
-        return tag_of(el) in HEADINGS and tag_of(el) != "h1" and _entry_stamp(
+        return tag_of(el) in HEADINGS and tag_of(el) != "h1" and entry_stamp(
             text, near, True)[0].clock is not None
 
     def timed_para(el: etree._Element, text: str) -> bool:
-        return tag_of(el) not in HEADINGS and _entry_stamp(
+        return tag_of(el) not in HEADINGS and entry_stamp(
             text, near, _is_bold_lead(el))[0].clock is not None
 
     if sum(timed_heading(e, t) for e, t in zip(stream, texts, strict=True)) >= 2:
         return _split(stream, timed_heading, near, False, noise), "headings with a clock time"
-    repeated = _repeated(main, weight)
-    if repeated:
-        parent, members, signature = repeated
-        return (_from_containers(parent, members, near, noise),
+    found = repeated(main, weight)
+    if found:
+        parent, members, signature = found
+        return (from_containers(parent, members, near),
                 f"repeated <{signature}> elements")
     if sum(timed_para(e, t) for e, t in zip(stream, texts, strict=True)) >= 3:
         return (_split(stream, timed_para, near, False, noise),
@@ -331,7 +180,7 @@ def _marker(stream: list[etree._Element], main: etree._Element,
             def at_level(el: etree._Element, _text: str, level: str = level) -> bool:
                 return tag_of(el) == level
             return _split(stream, at_level, near, True, noise), f"<{level}> sections"
-    return [_Entry("", stream, times.Stamp())], "none: the whole page is one item"
+    return [Entry("", stream, times.Stamp(), lead=True)], "none: the whole page is one item"
 
 
 def matches(url: str, selector: Selector) -> str | None:
@@ -348,13 +197,13 @@ def extract(page: str | bytes, url: str, selector: Selector | None = None,
     return extract_notes(page, url, selector, known)[0]
 
 
-def _page_title(sel: Selector, canonical: str) -> str:
+def _page_title(sel: Selector) -> str:
     for query in ("h1", 'meta[property="og:title"]::attr(content)', "title::text"):
         found = sel.css(query)
         text = found.xpath("string()").get() if query == "h1" else found.get()
         if text and normalize_space(text):
             return normalize_space(text)
-    return canonical
+    return ""
 
 
 def extract_notes(page: str | bytes, url: str, selector: Selector | None = None,
@@ -364,7 +213,7 @@ def extract_notes(page: str | bytes, url: str, selector: Selector | None = None,
     canonical = clean_url(sel.css('link[rel="canonical"]::attr(href)').get()
                           or sel.css('meta[property="og:url"]::attr(content)').get()
                           or url, url) or to_uri(url)
-    title = _page_title(sel, canonical)
+    title = _page_title(sel)
     language = sel.xpath("/html/@lang").get()
     page_times = times.page_times(sel, canonical)
     notes = Notes()
@@ -376,7 +225,9 @@ def extract_notes(page: str | bytes, url: str, selector: Selector | None = None,
     main, weight, notes.main = main_content(root)
     anchor = page_times.get("modified") or page_times.get("published") or page_times.get("url")
     near = anchor.value.date() if anchor else None
-    entries, notes.marker = _marker(blocks(main), main, weight, near, noise)
+    # the page's headline is the feed's title, not an entry's text
+    stream = [el for el in blocks(main) if tag_of(el) != "h1"]
+    entries, notes.marker = _marker(stream, main, weight, near, noise)
     zones = Counter(ZONE_WRITTEN_RE.findall(element_text(main)))
     zone = times.page_zone(canonical, language, page_times, dict(zones))
     notes.zone, notes.zone_source = zone.name, zone.source
@@ -392,18 +243,21 @@ def extract_notes(page: str | bytes, url: str, selector: Selector | None = None,
         if not (text or entry.head):
             noise.add("empty entries")
             continue
-        headline = entry.head or derived_title(text) or (title if not sections else "")
-        headline = headline or "…"
+        if ORIGINAL_RE.match(text):
+            entry.lead = True  # the original report under its updates: the article's title
+        headline = entry.head or (title if entry.lead else "") or derived_title(text) or "…"
         key = ("p-" + re.sub(r"[^A-Za-z0-9._-]", "", entry.key)) if entry.key else None
         sections.append(Section(headline=headline, html=html, text=text, published=when,
-                                source_key=key, authors=entry.authors, raw_digest=digest))
+                                source_key=key, authors=entry.authors, raw_digest=digest,
+                                is_lead=entry.lead))
     if not sections:
         raise ExtractError(f"{url}: extraction found nothing: no text in the page's body")
     parts = urlsplit(canonical)
     digest = hashlib.sha256(f"{parts.netloc}{parts.path}".encode()).hexdigest()[:12]
     article = Article(
         article_id=f"u-{digest}", host=parts.hostname or "localhost", url=canonical,
-        title=title, feed_title=title, language=language, sections=tuple(sections),
+        title=title or canonical, feed_title=title or canonical, language=language,
+        sections=tuple(sections),
         profile=NAME, source=f"dom: {notes.marker}",
         published=times.to_utc(page_times["published"].value, zone.tz)
         if "published" in page_times else None,

@@ -93,21 +93,29 @@ def quick_text(el: etree._Element) -> str:
     return normalize_space(text)
 
 
-def _collect_text(el: etree._Element, parts: list[str]) -> None:
-    tag = el.tag.lower() if isinstance(el.tag, str) else None
-    if tag is None or tag in DROPPED_TAGS:
-        return
-    separate = tag in TEXT_BREAKS
-    if separate:
-        parts.append(" ")
-    if el.text:
-        parts.append(el.text)
-    for child in el:
-        _collect_text(child, parts)
-        if child.tail:
-            parts.append(child.tail)
-    if separate:
-        parts.append(" ")
+def _collect_text(root: etree._Element, parts: list[str]) -> None:
+    # a loop, not recursion: hostile pages nest thousands of unclosed tags
+    stack: list[tuple[etree._Element, bool]] = [(root, False)]
+    while stack:
+        el, closing = stack.pop()
+        tag = el.tag.lower() if isinstance(el.tag, str) else None
+        separate = tag in TEXT_BREAKS
+        if closing:
+            if separate:
+                parts.append(" ")
+            if el is not root and el.tail:
+                parts.append(el.tail)
+            continue
+        if tag is None or tag in DROPPED_TAGS:
+            if el is not root and el.tail:
+                parts.append(el.tail)
+            continue
+        if separate:
+            parts.append(" ")
+        if el.text:
+            parts.append(el.text)
+        stack.append((el, True))
+        stack.extend((child, False) for child in reversed(el))
 
 
 def to_uri(url: str) -> str:
@@ -145,12 +153,14 @@ def _append_text(parent: etree._Element, text: str) -> None:
         parent.text = (parent.text or "") + text
 
 
-def _copy(
+def _open(
     el: etree._Element, out: etree._Element, base: str, image_src: ImageSource | None
-) -> None:
+) -> etree._Element | None:
+    """Copy `el` itself (not its children) under `out`: the element its children go into,
+    or None when it is dropped with everything inside."""
     tag = el.tag.lower() if isinstance(el.tag, str) else None
     if tag is None or tag in DROPPED_TAGS:
-        return  # comments, processing instructions and dropped subtrees (tail handled by caller)
+        return None  # comments, processing instructions and dropped subtrees
     target = out
     if tag == "a" and clean_url(el.get("href"), base) is None:
         tag = "span"  # a link to nowhere safe: keep its text only
@@ -171,12 +181,37 @@ def _copy(
             src = clean_url(src, base)
             if src is None:
                 out.remove(target)
-                return
+                return None
             target.set("src", src)
     _append_text(target, _fold(el.text))
-    for child in el:
-        _copy(child, target, base, image_src)
-        _append_text(target, _fold(child.tail))
+    return target
+
+
+def _copy(
+    el: etree._Element, out: etree._Element, base: str, image_src: ImageSource | None
+) -> None:
+    """Allow-list copy of `el` and its subtree under `out` (its tail is the caller's).
+    A loop, not recursion: hostile pages nest thousands of unclosed tags."""
+    inner = _open(el, out, base, image_src)
+    if inner is None:
+        return
+    stack = [(iter(el), inner)]
+    tails: list[tuple[etree._Element, str]] = []  # one per stack frame but the first
+    while stack:
+        children, target = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if tails:
+                parent, tail = tails.pop()
+                _append_text(parent, tail)
+            continue
+        inner = _open(child, target, base, image_src)
+        if inner is None:
+            _append_text(target, _fold(child.tail))
+            continue
+        stack.append((iter(child), inner))
+        tails.append((target, _fold(child.tail)))
 
 
 def _prune(root: etree._Element) -> None:
@@ -335,9 +370,22 @@ def parse_fragment(html: str) -> list[etree._Element]:
     return blocks
 
 
+SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s")
+# "St. Louis", "Ill.", "Nr. 5", "am 3. Mai", "U.S.": a period that ends no sentence
+ABBREVIATION_RE = re.compile(r"(?:^|\s)(?:[A-ZÄÖÜ][a-zäöü]{0,2}|\d{1,2}|\w\.\w+|[a-zäöü])\.$")
+
+
+def first_sentence(text: str) -> str:
+    """`text` up to the end of its first sentence (not at an abbreviation's period)."""
+    for found in SENTENCE_END_RE.finditer(text):
+        if not ABBREVIATION_RE.search(text[:found.start()]):
+            return text[:found.start()]
+    return text
+
+
 def first_words(text: str, limit: int = 80) -> str:
     """The first sentence of `text`, or its first words up to `limit` characters."""
-    sentence = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+    sentence = first_sentence(text)
     if len(sentence) <= limit:
         return sentence
     cut = sentence[:limit].rsplit(" ", 1)[0]

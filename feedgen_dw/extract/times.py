@@ -383,5 +383,6 @@ def place(stamps: list[Stamp], times: dict[str, PageTime], tz: tzinfo
         result[i] = local_time(day, clock, tz)
     source = times[kind].source if kind else ""
     if used_headings:
-        source = "day headings" + (f", else {source}" if source else "")
+        source = "dates written in the page (day headings, update lines)" + (
+            f", else {source}" if source else "")
     return result, source

@@ -1,0 +1,181 @@
+"""Entries of the generic profile: what opens an entry (its time, an update line) and
+entries that are elements of their own (repeated containers with a header).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from lxml import etree
+
+from feedgen_dw.extract import times
+from feedgen_dw.extract.content import HEADINGS, remove, tag_of
+from feedgen_dw.extract.html import quick_text
+
+UPDATE_RE = re.compile(
+    r"^\W{0,3}(?:(?:letztes\s+|neues\s+)?update|aktualisierung|nachtrag|erstmeldung|"
+    r"erste meldung|ursprüngliche meldung|original(?:meldung| report| story)?|updated)\b"
+    r"(?:\s*\d{1,2}\b)?", re.I)
+ORIGINAL_RE = re.compile(r"^\W{0,3}(?:erstmeldung|erste meldung|ursprüngliche meldung|"
+                         r"original(?:meldung| report| story)?)\b", re.I)
+RULE_RE = re.compile(r"^[\s_*\-=~+•·#]{3,}$")
+CLOCK_ONLY_RE = re.compile(r"^\d{1,2}[.:]\d\d\s*(?:[ap]\.?m\.?|Uhr|\(?[A-Z]{2,4}\)?)?$")
+AUTHOR_TOKENS = frozenset({"author", "byline", "autor", "contributor", "autorin"})
+TITLE_TOKENS = frozenset({"title", "headline", "heading", "ueberschrift", "titel"})
+TIME_ATTRS = ("data-post-time", "data-posted-date-timestamp", "data-update-time",
+              "data-timestamp", "data-time", "data-date", "data-published")
+
+
+
+
+@dataclass
+class Entry:
+    """One entry as split from the page, before its time is placed."""
+
+    head: str  # its own headline, "" when it has none
+    elements: list[etree._Element]
+    stamp: times.Stamp
+    key: str | None = None  # an id the page gives it
+    authors: tuple[str, ...] = ()
+    lead: bool = False  # the text before the first section, or the whole page: the page title
+
+
+def entry_stamp(text: str, near: date | None, loose: bool) -> tuple[times.Stamp, int]:
+    """The time an entry's opening text gives, and where that prefix ends (0: none)."""
+    prefix = UPDATE_RE.match(text)
+    start = prefix.end() if prefix else 0
+    head = text[start:start + 60]
+    clock = times.parse_clock(head.lstrip(" ,:–—-"), at_start=True, loose=loose) or (
+        times.parse_clock(head, at_start=False, loose=loose) if prefix else None)
+    day = times.parse_day(head, near) if prefix else None
+    if clock is None and day is None:
+        return times.Stamp(), 0
+    end = start
+    if clock is not None:
+        end = head.find(head.lstrip(" ,:–—-")) + start + clock.end if not prefix else (
+            start + _clock_end(head, clock))
+    return times.Stamp(clock=clock, day=day), end
+
+
+def _clock_end(head: str, clock: times.Clock) -> int:
+    found = times.CLOCK_RE.search(head)
+    return found.end() if found else 0
+
+
+def _time_of(el: etree._Element, near: date | None) -> times.Stamp:
+    """A container's own time: an ISO `datetime`, an epoch attribute, a time element's
+    text or a clock at the start of its text. A time element is taken out of the entry
+    (it is shown as the item's time, not in its text)."""
+    for node in el.iter("time"):
+        when = times.parse_iso(node.get("datetime"))
+        if when is not None:
+            _drop_time(node)
+            return times.Stamp(full=when)
+    for name in TIME_ATTRS:
+        value = el.get(name)
+        when = times.epoch(value) or times.parse_iso(value)
+        if when is not None:
+            return times.Stamp(full=when)
+    for node in el.iter():
+        if tag_of(node) == "time" or any(t in (node.get("class") or "").lower()
+                                         for t in ("time", "date", "zeit", "datum")):
+            text = quick_text(node)
+            clock = times.parse_clock(text, at_start=False, loose=True)
+            if clock is not None and len(text) < 40:
+                _drop_time(node)
+                return times.Stamp(clock=clock, day=times.parse_day(text, near))
+    return entry_stamp(quick_text(el)[:80], near, loose=False)[0]
+
+
+def _drop_time(node: etree._Element) -> None:
+    if len(quick_text(node)) < 40:
+        remove(node)
+
+
+def repeated(main: etree._Element, weight: dict[etree._Element, int]
+              ) -> tuple[etree._Element, list[etree._Element], str] | None:
+    """The largest set of sibling elements of one kind that hold most of the text: one
+    entry each (`article.block`, `div.post`, `li.update`)."""
+    total = max(weight.get(main, 0), 1)
+    best: tuple[float, etree._Element, list[etree._Element], str] | None = None
+    for parent in main.iter():
+        if not isinstance(parent.tag, str) or len(parent) < 3:
+            continue
+        groups: dict[str, list[etree._Element]] = {}
+        for child in parent:
+            tag = tag_of(child)
+            if tag not in ("div", "article", "section", "li"):
+                continue
+            classes = (child.get("class") or "").split()
+            prefix = re.sub(r"[\d_-]+$", "", child.get("id") or "")
+            groups.setdefault(f"{tag}.{classes[0] if classes else prefix}", []).append(child)
+        for signature, members in groups.items():
+            if len(members) < 3:
+                continue
+            composite = sum(1 for m in members if len([c for c in m if isinstance(c.tag, str)])
+                            >= 2)
+            covered = sum(max(weight.get(m, 0), 0) for m in members) / total
+            if composite * 10 < len(members) * 6 or covered < 0.5:
+                continue
+            if best is None or covered > best[0]:
+                best = (covered, parent, members, signature)
+    return (best[1], best[2], best[3].rstrip(".")) if best else None
+
+
+def _title_of(el: etree._Element) -> tuple[str, etree._Element | None]:
+    """An entry's own headline: a heading in it, else an element classed as its title."""
+    for node in el.iter(*HEADINGS):
+        text = quick_text(node)
+        if text:
+            return text, node
+    for node in el.iter():
+        tokens = set(re.split(r"[\s_\-]+", (node.get("class") or "").lower()))
+        if tokens & TITLE_TOKENS and node is not el:
+            text = quick_text(node)
+            if 0 < len(text) < 200:
+                return text, node
+    return "", None
+
+
+def from_containers(parent: etree._Element, members: list[etree._Element],
+                     near: date | None) -> list[Entry]:
+    entries: list[Entry] = []
+    day, group, ids = None, 0, set(map(id, members))
+    for child in parent:
+        if id(child) not in ids:
+            text = quick_text(child) if isinstance(child.tag, str) else ""
+            if text and times.is_day_heading(text):
+                day, group = times.parse_day(text, near), group + 1
+            continue
+        stamp = _time_of(child, near)
+        if stamp.full is not None:
+            for shown in list(child.iter()):
+                if not len(shown) and CLOCK_ONLY_RE.match(quick_text(shown)):
+                    remove(shown)  # "12.50 BST" beside the machine time: the same time
+        stamp.day, stamp.group = stamp.day or day, group
+        head, node = _title_of(child)
+        if node is not None:
+            remove(node)
+        key = child.get("id")
+        entries.append(Entry(head, [child], stamp, key if key and len(key) <= 64 else None,
+                              _authors(child)))
+    return entries
+
+
+def _authors(entry: etree._Element) -> tuple[str, ...]:
+    """The entry's byline (an element classed author/byline, else what is left of its
+    header), taken out of its text."""
+    found = [n for n in entry.iter() if n is not entry and (
+        set(re.split(r"[\s_\-]+", (n.get("class") or "").lower())) & AUTHOR_TOKENS
+        or n.get("rel") == "author" or n.get("itemprop") == "author")]
+    if not found:
+        found = [n for n in entry if tag_of(n) == "header"]
+    names = []
+    for node in found:
+        text = quick_text(node)
+        if 2 < len(text) < 60 and any(n is node for n in entry.iter()):
+            names.append(text)
+            remove(node)
+    return tuple(dict.fromkeys(names))
