@@ -245,7 +245,8 @@ def extract_notes(page: str | bytes, url: str, selector: Selector | None = None,
             continue
         if ORIGINAL_RE.match(text):
             entry.lead = True  # the original report under its updates: the article's title
-        headline = entry.head or (title if entry.lead else "") or derived_title(text) or "…"
+        headline = entry.head or (title if entry.lead else "") or derived_title(
+            text, html) or "…"
         key = ("p-" + re.sub(r"[^A-Za-z0-9._-]", "", entry.key)) if entry.key else None
         sections.append(Section(headline=headline, html=html, text=text, published=when,
                                 source_key=key, authors=entry.authors, raw_digest=digest,

@@ -25,12 +25,12 @@ from feedgen_dw.extract import generic
 from feedgen_dw.extract.html import (
     Known,
     clean_url,
-    first_words,
     normalize_space,
     page_selector,
     to_uri,
 )
 from feedgen_dw.extract.structured import json_ld_objects, parse_time
+from feedgen_dw.extract.titles import derived_title, strip_lead
 from feedgen_dw.model import Article, Section
 
 NAME = "liveblog"
@@ -179,10 +179,21 @@ def _sections(updates: list[_Update], title: str) -> Iterator[Section]:
         while key in used:  # two updates of the same second
             key, n = f"{base}-{n}", n + 1
         used.add(key)
-        headline = update.headline or first_words(update.body) or "…"
         body = _paragraphs(update.body)
-        yield Section(headline=headline, html=body, text=normalize_space(update.body),
-                      published=update.published, source_key=key, authors=update.authors)
+        yield Section(headline=_headline(update, body), html=body,
+                      text=normalize_space(update.body), published=update.published,
+                      source_key=key, authors=update.authors)
+
+
+def _headline(update: _Update, body: str) -> str:
+    """The update's own headline without a clock time in front ("19:02(IST) TOSS: …"),
+    unless it is only the start of its body cut short: then the body's first sentence."""
+    own = strip_lead(update.headline)
+    cut = own.rstrip(" .…")
+    if own and not (len(cut) < len(update.body) and cut in update.body[:len(own) + 40]):
+        return own
+    return derived_title(update.body, body) or own or "…"
+
 
 
 def degraded(updates: list[_Update]) -> list[str]:

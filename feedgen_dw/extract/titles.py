@@ -9,6 +9,7 @@ so the `…` that marks a cut is never part of it (diff.section_link drops it).
 from __future__ import annotations
 
 import re
+from html import unescape
 
 from feedgen_dw.extract.html import first_words, normalize_space
 from feedgen_dw.extract.times import CLOCK_RE, MONTH_ALTERNATIVES
@@ -46,9 +47,17 @@ def strip_lead(text: str) -> str:
     return text.strip()
 
 
-def derived_title(text: str) -> str:
-    """The first sentence of an entry's text (without its opening time or dateline), cut
-    at a word boundary; "" when the text has none."""
+FIRST_BLOCK_RE = re.compile(r"<(p|h[2-6]|li|blockquote)\b[^>]*>(.*?)</\1>", re.S)
+TAG_RE = re.compile(r"<[^>]+>")
+
+
+def derived_title(text: str, html: str = "") -> str:
+    """The first sentence of an entry's first paragraph (its `html`, else its `text`),
+    without an opening time or dateline, cut at a word boundary; "" when there is none."""
+    block = FIRST_BLOCK_RE.search(html)
+    if block:
+        first = normalize_space(unescape(TAG_RE.sub(" ", block.group(2))))
+        text = first if len(strip_lead(first)) >= 12 else text
     body = strip_lead(text) or normalize_space(text)
     return first_words(body, TITLE_LIMIT) if body.strip() else ""
 
