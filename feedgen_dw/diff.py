@@ -54,6 +54,7 @@ def section_hash(section: Section) -> str:
 def section_link(url: str, section: Section) -> str:
     """The article URL with a text fragment pointing at the section."""
     words = section.headline if not section.is_lead else " ".join(section.text.split()[:8])
+    words = words.rstrip(" …")  # a title cut short says so with "…", which the page lacks
     return _text_fragment_link(url, words)
 
 

@@ -13,7 +13,7 @@ import hashlib
 import re
 from copy import deepcopy
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from lxml import etree
 from parsel import Selector
 
 from feedgen_dw.errors import ExtractError
+from feedgen_dw.extract import times
 from feedgen_dw.extract.html import (
     clean_url,
     first_words,
@@ -29,14 +30,8 @@ from feedgen_dw.extract.html import (
     sanitize_with_text,
     to_uri,
 )
-from feedgen_dw.extract.structured import json_ld_objects, parse_time
 from feedgen_dw.model import Article, Section
 
-MONTHS = {m: n for n, names in enumerate([
-    ("januar", "january", "jan"), ("februar", "february", "feb"), ("märz", "march", "mar"),
-    ("april", "apr"), ("mai", "may"), ("juni", "june", "jun"), ("juli", "july", "jul"),
-    ("august", "aug"), ("september", "sep", "sept"), ("oktober", "october", "okt", "oct"),
-    ("november", "nov"), ("dezember", "december", "dez", "dec")], start=1) for m in names}
 DEFAULT_TIME = r"(?P<hour>\d{1,2})[.:](?P<minute>\d{2})"
 DEFAULT_DAY = r"(?P<day>\d{1,2})\.?\s+(?P<month>[A-Za-zäÄ]+)\s+(?P<year>\d{4})"
 
@@ -57,30 +52,17 @@ class Profile:
     drop: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _page_date(sel: Selector, zone: ZoneInfo) -> date | None:
-    for obj in json_ld_objects(sel):
-        for key in ("dateModified", "datePublished"):
-            when = parse_time(obj.get(key))
-            if when:
-                return when.astimezone(zone).date()
-    for value in sel.css("time::attr(datetime)").getall():
-        when = parse_time(value)
-        if when:
-            return when.astimezone(zone).date()
-    return None
-
-
-def _day(text: str, pattern: str) -> date | None:
+def _day(text: str, pattern: str, near: date | None) -> date | None:
     found = re.search(pattern, text)
     if not found:
         return None
     parts = found.groupdict()
-    month = parts.get("month") or ""
-    number = int(month) if month.isdigit() else MONTHS.get(month.lower())
-    try:
-        return date(int(parts["year"]), int(number or 0), int(parts["day"]))
-    except (KeyError, TypeError, ValueError):
-        return None
+    if not (parts.get("day") and parts.get("month")):
+        return times.parse_day(text, near)
+    year = parts.get("year")
+    return times.parse_day(f"{parts['day']}. {parts['month']} {year or ''}".strip()
+                           if not str(parts["month"]).isdigit()
+                           else f"{parts['day']}.{parts['month']}.{year or ''}", near)
 
 
 def _entries(sel: Selector, profile: Profile) -> list[tuple[etree._Element, list[etree._Element]]]:
@@ -123,15 +105,18 @@ def extract_custom(url: str, sel: Selector, profile: Profile) -> Article:
                 parent.remove(node.root)
     canonical = clean_url(sel.css('link[rel="canonical"]::attr(href)').get() or url, url)
     canonical = canonical or to_uri(url)
-    current_day = _page_date(sel, zone)
-    previous: datetime | None = None
-    sections = []
-    used: set[str] = set()
+    page_times = times.page_times(sel, canonical)
+    anchor = page_times.get("modified") or page_times.get("published")
+    near = anchor.value.date() if anchor else None
+    current_day: date | None = None
+    group = 0
+    found_entries: list[tuple[etree._Element, list[etree._Element], Selector | None, str,
+                              times.Stamp]] = []
     for head, body in _entries(sel, profile):
         head_text = quick_text(head)
         if profile.day and re.search(profile.day, head_text):
-            current_day = _day(head_text, profile.day) or _day(head_text, DEFAULT_DAY)
-            previous = None
+            current_day = _day(head_text, profile.day, near) or times.parse_day(head_text, near)
+            group += 1
             continue
         entry = Selector(root=head) if profile.split == "element" else None
         title = head_text
@@ -144,22 +129,20 @@ def extract_custom(url: str, sel: Selector, profile: Profile) -> Article:
             found_time = entry.css(profile.time)
             time_text = (found_time[0].attrib.get("datetime") or quick_text(found_time[0].root)
                          ) if found_time else ""
-        published = parse_time(time_text) if "T" in time_text else None
-        if published is None and current_day is not None:
-            found = re.search(profile.time_format, time_text)
-            if found:
-                groups = found.groupdict()
-                day = current_day
-                if groups.get("day") and groups.get("month"):
-                    day = _day(time_text, profile.time_format) or day
-                local = datetime(day.year, day.month, day.day, int(groups["hour"]),
-                                 int(groups["minute"]), tzinfo=zone)
-                if previous is not None and local > previous:
-                    local -= timedelta(days=1)  # newest first: later than the one above
-                published = local
-        if published is not None:
-            previous = published.astimezone(zone)
-            published = parse_time(published.isoformat())
+        stamp = times.Stamp(full=times.parse_iso(time_text) if "T" in time_text else None,
+                            day=current_day, group=group)
+        found = re.search(profile.time_format, time_text) if stamp.full is None else None
+        if found:
+            groups = found.groupdict()
+            stamp.clock = times.Clock(int(groups["hour"]), int(groups["minute"]), None, 0)
+            if groups.get("day") and groups.get("month"):
+                stamp.day = _day(time_text, profile.time_format, near) or stamp.day
+        found_entries.append((head, body, entry, title, stamp))
+    placed, _ = times.place([e[4] for e in found_entries], page_times, zone)
+    sections = []
+    used: set[str] = set()
+    for (head, body, entry, title, _stamp), published in zip(found_entries, placed,
+                                                               strict=True):
         if profile.title_strip:
             title = normalize_space(re.sub(profile.title_strip, "", title))
         content = body if entry is None else [_without(head, profile)]
