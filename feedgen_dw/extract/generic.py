@@ -186,7 +186,7 @@ def _marker(stream: list[etree._Element], main: etree._Element,
 def matches(url: str, selector: Selector) -> str | None:
     """The generic profile reads any page with a body."""
     body = selector.root.find(".//body") if selector.root is not None else None
-    if body is None or not normalize_space(quick_text(body)):
+    if body is None or not element_text(body):
         return None
     return "no site profile and no LiveBlogPosting: read as a generic live page"
 

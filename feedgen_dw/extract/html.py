@@ -371,8 +371,13 @@ def parse_fragment(html: str) -> list[etree._Element]:
 
 
 SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s")
-# "St. Louis", "Ill.", "Nr. 5", "am 3. Mai", "U.S.": a period that ends no sentence
-ABBREVIATION_RE = re.compile(r"(?:^|\s)(?:[A-ZÄÖÜ][a-zäöü]{0,2}|\d{1,2}|\w\.\w+|[a-zäöü])\.$")
+# "St. Louis", "Ill.", "Nr. 5", "am 3. Mai", "U.S.", "J. Smith": a period that ends no
+# sentence
+ABBREVIATION_RE = re.compile(
+    r"(?:^|[\s(])(?:[A-ZÄÖÜ]|\d{1,2}|\w\.\w+|St|Dr|Mr|Mrs|Ms|Nr|Jr|Sr|Prof|Gen|Gov|Sen|Rep|"
+    r"Lt|Col|Sgt|Capt|Mt|Ft|No|Inc|Co|Ltd|vs|ca|bzw|etc|usw|Abs|Art|Str|Ill|Mo|Fla|Calif|Mass|"
+    r"Wash|Ga|Va|Pa|Tenn|Tex|Ariz|Okla|Ky|La|Md|Mich|Minn|Miss|Neb|Nev|Ore|Wis|Conn|Kan|Colo|"
+    r"Ala|Ark|Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec|Okt|Dez)\.$")
 
 
 def first_sentence(text: str) -> str:

@@ -167,6 +167,10 @@ def _sections(updates: list[_Update], title: str) -> Iterator[Section]:
     counts: dict[str, int] = {}
     for update in updates:
         counts[update.headline] = counts.get(update.headline, 0) + 1
+    lengths = Counter(len(u.headline) for u in updates if u.headline)
+    cut_at = max(lengths, key=lambda n: (lengths[n], n), default=0)
+    if cut_at < 40 or lengths[cut_at] < 3 or lengths[cut_at] * 2 < len(updates):
+        cut_at = 0  # headlines are not cut at a fixed length
     for update in updates:
         if not (update.body or update.headline):
             continue
@@ -180,7 +184,11 @@ def _sections(updates: list[_Update], title: str) -> Iterator[Section]:
             key, n = f"{base}-{n}", n + 1
         used.add(key)
         body = _paragraphs(update.body)
-        yield Section(headline=_headline(update, body), html=body,
+        headline = _headline(update, body)
+        if cut_at and len(update.headline) == cut_at and headline.endswith(
+                update.headline[-8:]):
+            headline = headline.rsplit(" ", 1)[0] + " …"  # cut mid-word by the outlet
+        yield Section(headline=headline, html=body,
                       text=normalize_space(update.body), published=update.published,
                       source_key=key, authors=update.authors)
 
