@@ -61,33 +61,40 @@ def tag_of(el: etree._Element) -> str:
     return el.tag.lower() if isinstance(el.tag, str) else ""
 
 
+# where relative times and counters are written: small inline elements
+SHORT_TEXT_TAGS = frozenset("span time div a small b strong em i p li abbr".split())
+
+
 def _tokens(el: etree._Element) -> set[str]:
     raw = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-    return set(re.split(r"[\s_\-]+", raw)) - {""}
+    return set(raw.replace("_", " ").replace("-", " ").split())
 
 
-def _noise_reason(el: etree._Element) -> str | None:
-    tag = tag_of(el)
-    if not tag:
-        return None
-    if tag in FURNITURE or (el.get("role") or "").lower() in FURNITURE_ROLES:
+def _noise_reason(el: etree._Element, tag: str) -> str | None:
+    attrib = el.attrib
+    if tag in FURNITURE or (attrib.get("role") or "").lower() in FURNITURE_ROLES:
         return "page furniture (navigation, scripts, forms, embeds)"
-    if el.get("hidden") is not None or (el.get("aria-hidden") or "") == "true":
+    if "hidden" in attrib or attrib.get("aria-hidden") == "true":
         return "hidden elements"
-    tokens = _tokens(el)
+    tokens = _tokens(el) if "class" in attrib or "id" in attrib else set()
     if tokens & AD_TOKENS:
         return "ad slots and promotions"
-    if tokens & SHARE_TOKENS or (tag == "a" and SHARE_HOSTS.match(el.get("href") or "")):
+    if tokens & SHARE_TOKENS or (tag == "a" and SHARE_HOSTS.match(attrib.get("href") or "")):
         return "sharing links"
-    if len(el) <= 2 and tag not in BLOCKS - {"p"}:
-        text = " ".join(etree.tostring(el, method="text", encoding="unicode",
-                                       with_tail=False).split())
-        if text and len(text) < 40:
-            if RELATIVE_TIME.match(text) or MACHINE_TIME.match(text):
-                return "relative times ('vor 3 Stunden', '5 mins ago')"
-            counter = COUNTER.match(text) or (text.isdigit() and tokens & COUNTER_TOKENS)
-            if counter and tag in ("span", "div", "a", "small", "b", "strong"):
-                return "counters (comments, shares, views)"
+    if tag not in SHORT_TEXT_TAGS:
+        return None
+    children = len(el)
+    if children > 2 or not (children or (el.text and not el.text.isspace())):
+        return None
+    text = " ".join((el.text or "").split()) if not children else " ".join(etree.tostring(
+        el, method="text", encoding="unicode", with_tail=False).split())
+    if not text or len(text) >= 40:
+        return None
+    if RELATIVE_TIME.match(text) or MACHINE_TIME.match(text):
+        return "relative times ('vor 3 Stunden', '5 mins ago')"
+    counter = COUNTER.match(text) or (text.isdigit() and tokens & COUNTER_TOKENS)
+    if counter and tag in ("span", "div", "a", "small", "b", "strong"):
+        return "counters (comments, shares, views)"
     return None
 
 
@@ -111,11 +118,13 @@ def strip_noise(root: etree._Element, noise: Noise) -> None:
     `root` (in place), counting them in `noise`."""
     doomed = []
     for el in root.iter():
-        if el is root or not isinstance(el.tag, str):
-            if not isinstance(el.tag, str) and el is not root:
-                doomed.append((el, ""))  # comments and processing instructions
+        tag = el.tag
+        if not isinstance(tag, str):
+            doomed.append((el, ""))  # comments and processing instructions
             continue
-        reason = _noise_reason(el)
+        if el is root:
+            continue
+        reason = _noise_reason(el, tag.lower())
         if reason:
             doomed.append((el, reason))
     gone: set[int] = set()
@@ -140,8 +149,9 @@ def weights(root: etree._Element) -> dict[etree._Element, int]:
     weight: dict[etree._Element, int] = {}
     length: dict[etree._Element, int] = {}
     for el in reversed(list(root.iter())):
-        if not isinstance(el.tag, str):
-            continue
+        tag = el.tag
+        if not isinstance(tag, str) or tag in FURNITURE:
+            continue  # scripts hold much text that nobody reads
         own = len((el.text or "").strip())
         total, kept = own, own
         for child in el:
@@ -150,7 +160,7 @@ def weights(root: etree._Element) -> dict[etree._Element, int]:
             kept += weight.get(child, 0) + tail
         length[el] = total
         # a link's text, and a block whose text is more than half links, weigh nothing
-        weight[el] = 0 if tag_of(el) == "a" or kept * 2 < total else kept
+        weight[el] = 0 if tag == "a" or kept * 2 < total else kept
     return weight
 
 

@@ -20,6 +20,7 @@ UPDATE_RE = re.compile(
     r"(?:\s*\d{1,2}\b)?", re.I)
 ORIGINAL_RE = re.compile(r"^\W{0,3}(?:erstmeldung|erste meldung|ursprüngliche meldung|"
                          r"original(?:meldung| report| story)?)\b", re.I)
+DIGIT_RE = re.compile(r"\d")
 RULE_RE = re.compile(r"^[\s_*\-=~+•·#]{3,}$")
 CLOCK_ONLY_RE = re.compile(r"^\d{1,2}[.:]\d\d\s*(?:[ap]\.?m\.?|Uhr|\(?[A-Z]{2,4}\)?)?$")
 AUTHOR_TOKENS = frozenset({"author", "byline", "autor", "contributor", "autorin"})
@@ -44,6 +45,8 @@ class Entry:
 
 def entry_stamp(text: str, near: date | None, loose: bool) -> tuple[times.Stamp, int]:
     """The time an entry's opening text gives, and where that prefix ends (0: none)."""
+    if not DIGIT_RE.search(text, 0, 80):
+        return times.Stamp(), 0  # most blocks: no number near the start, no time
     prefix = UPDATE_RE.match(text)
     start = prefix.end() if prefix else 0
     head = text[start:start + 60]

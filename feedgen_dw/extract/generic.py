@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlsplit
@@ -74,28 +73,26 @@ def _is_bold_lead(el: etree._Element) -> bool:
     return first is not None and tag_of(first) in ("strong", "b") and not (el.text or "").strip()
 
 
-def _split(stream: list[etree._Element], is_marker: Callable[[etree._Element, str], bool],
-           near: date | None, keep_intro: bool, noise: Noise, heads: bool = True,
-           ) -> list[Entry]:
-    """Entries of a block stream that start at each marker; day headings in between set
-    the day of the entries below them."""
+def _split(stream: list[etree._Element], texts: list[str], marks: list[bool],
+           near: date | None, keep_intro: bool, noise: Noise) -> list[Entry]:
+    """Entries of a block stream that start at each marked block; day headings in
+    between set the day of the entries below them."""
     entries: list[Entry] = []
     intro: list[etree._Element] = []
     day, group = None, 0
-    for el in stream:
-        text = quick_text(el)
+    for el, text, marked in zip(stream, texts, marks, strict=True):
         tag = tag_of(el)
         short_line = tag in HEADINGS or (tag == "p" and len(text) < 48 and _is_bold_lead(el))
         if short_line and times.is_day_heading(text):
             day, group = times.parse_day(text, near), group + 1
             continue
-        if is_marker(el, text):
+        if marked:
             loose = tag in HEADINGS or _is_bold_lead(el)
             stamp, end = entry_stamp(text, near, loose)
             if stamp.day is not None:
                 group += 1  # a date of its own: crossings count from here
             stamp.day, stamp.group = stamp.day or day, group
-            if tag in HEADINGS and heads:
+            if tag in HEADINGS:
                 entries.append(Entry(strip_lead(text[end:]) or text, [], stamp))
             else:
                 entries.append(Entry("", [el], stamp))
@@ -152,23 +149,20 @@ def _marker(stream: list[etree._Element], main: etree._Element,
     texts = [quick_text(el) for el in stream]
     tags = [tag_of(el) for el in stream]
 
-    def timed_heading(el: etree._Element, text: str) -> bool:
-        return tag_of(el) in HEADINGS and tag_of(el) != "h1" and entry_stamp(
-            text, near, True)[0].clock is not None
-
-    def timed_para(el: etree._Element, text: str) -> bool:
-        return tag_of(el) not in HEADINGS and entry_stamp(
-            text, near, _is_bold_lead(el))[0].clock is not None
-
-    if sum(timed_heading(e, t) for e, t in zip(stream, texts, strict=True)) >= 2:
-        return _split(stream, timed_heading, near, False, noise), "headings with a clock time"
+    headings = [tag in HEADINGS and tag != "h1" and entry_stamp(t, near, True)[0].clock
+                is not None for tag, t in zip(tags, texts, strict=True)]
+    if sum(headings) >= 2:
+        return (_split(stream, texts, headings, near, False, noise),
+                "headings with a clock time")
     found = repeated(main, weight)
     if found:
         parent, members, signature = found
         return (from_containers(parent, members, near),
                 f"repeated <{signature}> elements")
-    if sum(timed_para(e, t) for e, t in zip(stream, texts, strict=True)) >= 3:
-        return (_split(stream, timed_para, near, False, noise),
+    paragraphs = [tag not in HEADINGS and entry_stamp(t, near, _is_bold_lead(el))[0].clock
+                  is not None for el, tag, t in zip(stream, tags, texts, strict=True)]
+    if sum(paragraphs) >= 3:
+        return (_split(stream, texts, paragraphs, near, False, noise),
                 "paragraphs that open with a clock time")
     if any(tag not in HEADINGS and UPDATE_RE.match(t) for tag, t in zip(tags, texts, strict=True)):
         return _by_updates(stream, near), "'Update …:' paragraphs over the original report"
@@ -177,9 +171,8 @@ def _marker(stream: list[etree._Element], main: etree._Element,
         return _by_rules(stream, noise), "rules between entries (<hr>, ___, ***)"
     for level in ("h2", "h3"):
         if tags.count(level) >= 2:
-            def at_level(el: etree._Element, _text: str, level: str = level) -> bool:
-                return tag_of(el) == level
-            return _split(stream, at_level, near, True, noise), f"<{level}> sections"
+            marks = [tag == level for tag in tags]
+            return _split(stream, texts, marks, near, True, noise), f"<{level}> sections"
     return [Entry("", stream, times.Stamp(), lead=True)], "none: the whole page is one item"
 
 
@@ -221,8 +214,9 @@ def extract_notes(page: str | bytes, url: str, selector: Selector | None = None,
     root = sel.root
     if root is None or root.find(".//body") is None:
         raise ExtractError(f"{url}: extraction found nothing: the page has no body")
-    strip_noise(root.find(".//body"), noise)
+    # noise is looked for in the content only: the rest of the page is left out anyway
     main, weight, notes.main = main_content(root)
+    strip_noise(main, noise)
     anchor = page_times.get("modified") or page_times.get("published") or page_times.get("url")
     near = anchor.value.date() if anchor else None
     # the page's headline is the feed's title, not an entry's text
