@@ -73,7 +73,10 @@ def _is_bold_lead(el: etree._Element) -> bool:
     return first is not None and tag_of(first) in ("strong", "b") and not (el.text or "").strip()
 
 
-def _split(stream: list[etree._Element], texts: list[str], marks: list[bool],
+Mark = tuple[times.Stamp, int] | None  # a block that opens an entry: its time, prefix end
+
+
+def _split(stream: list[etree._Element], texts: list[str], marks: list[Mark],
            near: date | None, keep_intro: bool, noise: Noise) -> list[Entry]:
     """Entries of a block stream that start at each marked block; day headings in
     between set the day of the entries below them."""
@@ -83,12 +86,11 @@ def _split(stream: list[etree._Element], texts: list[str], marks: list[bool],
     for el, text, marked in zip(stream, texts, marks, strict=True):
         tag = tag_of(el)
         short_line = tag in HEADINGS or (tag == "p" and len(text) < 48 and _is_bold_lead(el))
-        if short_line and times.is_day_heading(text):
+        if not marked and short_line and times.is_day_heading(text):
             day, group = times.parse_day(text, near), group + 1
             continue
         if marked:
-            loose = tag in HEADINGS or _is_bold_lead(el)
-            stamp, end = entry_stamp(text, near, loose)
+            stamp, end = marked
             if stamp.day is not None:
                 group += 1  # a date of its own: crossings count from here
             stamp.day, stamp.group = stamp.day or day, group
@@ -143,15 +145,19 @@ def _by_updates(stream: list[etree._Element], near: date | None) -> list[Entry]:
     return entries
 
 
+def _timed(found: tuple[times.Stamp, int]) -> Mark:
+    return found if found[0].clock is not None else None
+
+
 def _marker(stream: list[etree._Element], main: etree._Element,
             weight: dict[etree._Element, int], near: date | None, noise: Noise,
             ) -> tuple[list[Entry], str]:
     texts = [quick_text(el) for el in stream]
     tags = [tag_of(el) for el in stream]
 
-    headings = [tag in HEADINGS and tag != "h1" and entry_stamp(t, near, True)[0].clock
-                is not None for tag, t in zip(tags, texts, strict=True)]
-    if sum(headings) >= 2:
+    headings = [_timed(entry_stamp(t, near, True)) if tag in HEADINGS and tag != "h1" else None
+                for tag, t in zip(tags, texts, strict=True)]
+    if sum(1 for m in headings if m) >= 2:
         return (_split(stream, texts, headings, near, False, noise),
                 "headings with a clock time")
     found = repeated(main, weight)
@@ -159,9 +165,9 @@ def _marker(stream: list[etree._Element], main: etree._Element,
         parent, members, signature = found
         return (from_containers(parent, members, near),
                 f"repeated <{signature}> elements")
-    paragraphs = [tag not in HEADINGS and entry_stamp(t, near, _is_bold_lead(el))[0].clock
-                  is not None for el, tag, t in zip(stream, tags, texts, strict=True)]
-    if sum(paragraphs) >= 3:
+    paragraphs = [_timed(entry_stamp(t, near, _is_bold_lead(el))) if tag not in HEADINGS
+                  else None for el, tag, t in zip(stream, tags, texts, strict=True)]
+    if sum(1 for m in paragraphs if m) >= 3:
         return (_split(stream, texts, paragraphs, near, False, noise),
                 "paragraphs that open with a clock time")
     if any(tag not in HEADINGS and UPDATE_RE.match(t) for tag, t in zip(tags, texts, strict=True)):
@@ -171,7 +177,7 @@ def _marker(stream: list[etree._Element], main: etree._Element,
         return _by_rules(stream, noise), "rules between entries (<hr>, ___, ***)"
     for level in ("h2", "h3"):
         if tags.count(level) >= 2:
-            marks = [tag == level for tag in tags]
+            marks: list[Mark] = [(times.Stamp(), 0) if tag == level else None for tag in tags]
             return _split(stream, texts, marks, near, True, noise), f"<{level}> sections"
     return [Entry("", stream, times.Stamp(), lead=True)], "none: the whole page is one item"
 
