@@ -319,8 +319,11 @@ def main() -> int:
     bench = Bench(args.quick)
     started = time.monotonic()
     try:
+        from bench.generic import generic
+
         for scenario in (bench.parse_floor, bench.changed, bench.noise_and_304, bench.floors,
-                         bench.redirect, bench.runs, bench.daemon, bench.memory, bench.scaling):
+                         bench.redirect, bench.runs, bench.daemon, bench.memory, bench.scaling,
+                         lambda: generic(bench)):
             scenario()
         from bench.scale import scale
 

@@ -55,7 +55,8 @@ from feedgen_dw.model import Article, Section
 
 NAME = "generic"
 ZONE_WRITTEN_RE = re.compile(
-    r"\d[.:][0-5]\d\s*(?:[ap]\.?m\.?\s*)?\(?(" + times.ZONE_ALTERNATIVES + r")\b")
+    # not \b: lxml's text of "<span>12.50 BST</span><span>Jane Doe" runs the two together
+    r"\d[.:][0-5]\d\s*(?:[ap]\.?m\.?\s*)?\(?(" + times.ZONE_ALTERNATIVES + r")(?![a-z])")
 @dataclass
 class Notes:
     """What `inspect` says beyond the Article: how the page was read."""
@@ -228,7 +229,8 @@ def extract_notes(page: str | bytes, url: str, selector: Selector | None = None,
     # the page's headline is the feed's title, not an entry's text
     stream = [el for el in blocks(main) if tag_of(el) != "h1"]
     entries, notes.marker = _marker(stream, main, weight, near, noise)
-    zones = Counter(ZONE_WRITTEN_RE.findall(element_text(main)))
+    zones = Counter(ZONE_WRITTEN_RE.findall(etree.tostring(
+        main, method="text", encoding="unicode")))
     zone = times.page_zone(canonical, language, page_times, dict(zones))
     notes.zone, notes.zone_source = zone.name, zone.source
     heads = Counter(e.head for e in entries if e.head)
