@@ -56,7 +56,10 @@ def extract_with_notes(page: str | bytes, url: str, site: str = "dw",
         article, notes = generic.extract_notes(page, url, selector, known)
     else:
         article = PROFILES[name].extract(page, url, selector, known)
-        notes = Notes(marker=MARKERS.get(name, ""), dates="the entries' own times",
+        marker = MARKERS.get(name, "")
+        if article.source.startswith("DOM entries"):
+            marker = "the page's own entry elements, not its degraded liveBlogUpdate items"
+        notes = Notes(marker=marker, dates="the entries' own times",
                       zone="UTC", zone_source="times in the page carry their zone")
     return _titled(replace(article, reason=reason)), notes
 
