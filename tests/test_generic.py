@@ -90,6 +90,24 @@ FIXTURE_EXPECTED: dict[str, tuple[str, list[tuple[str, datetime | None]]]] = {
     "notice.html": ("none: the whole page is one item", [
         ("Straßensperrung wegen Bauarbeiten", None),
     ]),
+    # "+++ 18:03 Headline +++" in bold, the text after a line break
+    "plus_lines_de.html": ("paragraphs that open with a clock time", [
+        ("Kiew meldet Angriffe auf Charkiw", utc(2024, 9, 17, 16, 3)),
+        ("Scholz telefoniert mit Selenskyj", utc(2024, 9, 17, 15, 41)),
+        ("Ölpreis steigt deutlich", utc(2024, 9, 17, 14, 55)),
+    ]),
+    # custom elements per entry with epoch milliseconds, no zone anywhere (times are UTC)
+    "custom_elements_en.html": ("repeated <bsp-liveblog-post.LiveBlogPost> elements", [
+        ("Fed cuts rates by half a point", utc(2024, 9, 17, 16, 20)),
+        ("Markets wait for the decision", utc(2024, 9, 17, 15, 20)),
+        ("Good morning.", utc(2024, 9, 17, 14, 20)),
+    ]),
+    # each entry dated in its own line, across midnight, no page date at all
+    "dated_entries_de.html": ("repeated <div.liveblog--anchor> elements", [
+        ("Luftalarm in Kiew", utc(2024, 9, 16, 22, 15)),
+        ("Ruhige Nacht im Osten", utc(2024, 9, 16, 21, 55)),
+        ("Scholz telefoniert mit Selenskyj", utc(2024, 9, 16, 15, 41)),
+    ]),
     # entries as elements of their own, with machine times and bylines
     "repeated_entries.html": ("repeated <div.post> elements", [
         ("Winner crosses the line", utc(2024, 4, 21, 10, 32)),

@@ -177,11 +177,16 @@ def main_content(root: etree._Element) -> tuple[etree._Element, dict[etree._Elem
         best = max(children, key=lambda c: weight.get(c, 0))
         # a paragraph or list is never the content itself: its container is
         share = weight.get(best, 0)
-        if tag_of(best) not in CONTAINERS or share <= 0 or share < 0.6 * weight.get(node, 0):
+        if not is_container(tag_of(best)) or share <= 0 or share < 0.6 * weight.get(node, 0):
             break
         node = best
     share = max(0, min(100, 100 * weight.get(node, 0) // total))
     return node, weight, f"<{describe(node)}> with {share}% of the page's text"
+
+
+def is_container(tag: str) -> bool:
+    """A tag that groups blocks: div, section, …, or a custom element (`bsp-liveblog-post`)."""
+    return tag in CONTAINERS or "-" in tag
 
 
 def describe(el: etree._Element) -> str:
@@ -208,7 +213,7 @@ def blocks(root: etree._Element) -> list[etree._Element]:
         tag = tag_of(el)
         if not tag:
             continue
-        if tag in CONTAINERS and any(tag_of(c) in BLOCKS or tag_of(c) in CONTAINERS
+        if is_container(tag) and any(tag_of(c) in BLOCKS or is_container(tag_of(c))
                                      for c in el):
             if (el.text or "").strip():
                 out.append(el)  # text straight in a container: keep the whole container

@@ -11,7 +11,7 @@ from datetime import date
 from lxml import etree
 
 from feedgen_dw.extract import times
-from feedgen_dw.extract.content import HEADINGS, remove, tag_of
+from feedgen_dw.extract.content import HEADINGS, is_container, remove, tag_of
 from feedgen_dw.extract.html import quick_text
 
 UPDATE_RE = re.compile(
@@ -97,6 +97,11 @@ def _drop_time(node: etree._Element) -> None:
         remove(node)
 
 
+def _has_time(el: etree._Element) -> bool:
+    return any(el.get(name) for name in TIME_ATTRS) or el.find(".//time") is not None or any(
+        "time" in (n.get("class") or "").lower() for n in el.iter())
+
+
 def repeated(main: etree._Element, weight: dict[etree._Element, int]
               ) -> tuple[etree._Element, list[etree._Element], str] | None:
     """The largest set of sibling elements of one kind that hold most of the text: one
@@ -104,18 +109,20 @@ def repeated(main: etree._Element, weight: dict[etree._Element, int]
     total = max(weight.get(main, 0), 1)
     best: tuple[float, etree._Element, list[etree._Element], str] | None = None
     for parent in main.iter():
-        if not isinstance(parent.tag, str) or len(parent) < 3:
+        if not isinstance(parent.tag, str) or len(parent) < 2:
             continue
         groups: dict[str, list[etree._Element]] = {}
         for child in parent:
             tag = tag_of(child)
-            if tag not in ("div", "article", "section", "li"):
+            if tag not in ("article", "section", "li") and not is_container(tag):
                 continue
             classes = (child.get("class") or "").split()
             prefix = re.sub(r"[\d_-]+$", "", child.get("id") or "")
             groups.setdefault(f"{tag}.{classes[0] if classes else prefix}", []).append(child)
         for signature, members in groups.items():
-            if len(members) < 3:
+            # two entries only when each says it is one: a time of its own (a live page's
+            # first hour); three of a kind are entries anyway
+            if len(members) < 2 or (len(members) == 2 and not all(map(_has_time, members))):
                 continue
             composite = sum(1 for m in members if len([c for c in m if isinstance(c.tag, str)])
                             >= 2)
@@ -157,6 +164,8 @@ def from_containers(parent: etree._Element, members: list[etree._Element],
             for shown in list(child.iter()):
                 if not len(shown) and CLOCK_ONLY_RE.match(quick_text(shown)):
                     remove(shown)  # "12.50 BST" beside the machine time: the same time
+        if stamp.day is not None:
+            group += 1  # a date of its own: crossings count from here
         stamp.day, stamp.group = stamp.day or day, group
         head, node = _title_of(child)
         if node is not None:

@@ -74,6 +74,15 @@ def _is_bold_lead(el: etree._Element) -> bool:
     return first is not None and tag_of(first) in ("strong", "b") and not (el.text or "").strip()
 
 
+def _bold_headline(el: etree._Element) -> str:
+    """The headline a bold run opens a paragraph with ("+++ 18:03 Headline +++"), or ""."""
+    if not _is_bold_lead(el):
+        return ""
+    bold = next(c for c in el if isinstance(c.tag, str))
+    head = strip_lead(quick_text(bold)).strip(" +*|:–—-")
+    return head if len(head) >= 12 and len(head.split()) >= 2 else ""
+
+
 Mark = tuple[times.Stamp, int] | None  # a block that opens an entry: its time, prefix end
 
 
@@ -98,7 +107,7 @@ def _split(stream: list[etree._Element], texts: list[str], marks: list[Mark],
             if tag in HEADINGS:
                 entries.append(Entry(strip_lead(text[end:]) or text, [], stamp))
             else:
-                entries.append(Entry("", [el], stamp))
+                entries.append(Entry(_bold_headline(el), [el], stamp))
             continue
         if RULE_RE.match(text) or tag == "hr":
             continue
@@ -168,7 +177,7 @@ def _marker(stream: list[etree._Element], main: etree._Element,
                 f"repeated <{signature}> elements")
     paragraphs = [_timed(entry_stamp(t, near, _is_bold_lead(el))) if tag not in HEADINGS
                   else None for el, tag, t in zip(stream, tags, texts, strict=True)]
-    if sum(1 for m in paragraphs if m) >= 3:
+    if sum(1 for m in paragraphs if m) >= 2:
         return (_split(stream, texts, paragraphs, near, False, noise),
                 "paragraphs that open with a clock time")
     if any(tag not in HEADINGS and UPDATE_RE.match(t) for tag, t in zip(tags, texts, strict=True)):
