@@ -17,12 +17,15 @@ REAL = [
     ("express_2024-07-18_harry-meghan-live.html", "JSON-LD", 9,
      "The only person Prince Harry and Meghan Markle trust to look after Archie and Lilibet",
      "2024-07-18 10:48"),
-    ("guardian_2023-05-15_russia-ukraine-war-live.html", "JSON-LD", 10,
-     "Jennifer Rankin reports from Brussels The EU is ready to sanction foreign …",
-     "2023-05-15 11:50"),
+    # the Guardian's updates are degraded (one date, bodies cut): read from its own entries
+    ("guardian_2023-05-15_russia-ukraine-war-live.html",
+     "DOM entries (JSON-LD updates are degraded: one date for every update, bodies cut at "
+     "1000 characters, the blog's authors on every update)", 10,
+     "Jennifer Rankin reports from Brussels", "2023-05-15 11:50"),
     # the Independent titles every update "Women’s World Cup": the first words say more
     ("independent_2023-08-14_womens-world-cup-live.html", "JSON-LD", 10,
-     "The Lionesses will be ready to face Australia in front of the home fans after …",
+     "The Lionesses will be ready to face Australia in front of the home fans after playing "
+     "against …",
      "2023-08-14 04:20"),
     ("mirror_2024-08-05_uk-riots-live.html", "JSON-LD", 428, "Loud bang heard at Plymouth scene",
      "2024-08-05 20:00"),
@@ -31,8 +34,8 @@ REAL = [
     ("repubblica_2023_israele-hamas-live.html", "JSON-LD", 79,
      "Oms: “A Gaza fermi 14 ospedali su 36, gli altri in sovraccarico”", "2023-11-02 15:56"),
     ("timesofindia_2020_ipl-liveblog.html", "JSON-LD", 8,
-     "19:02(IST) TOSS: Sunrisers Hyderabad win toss, opt to bat against Chennai Super Kings "
-     "in Dubai", "2020-10-02 13:32"),
+     "TOSS: Sunrisers Hyderabad win toss, opt to bat against Chennai Super Kings in Dubai",
+     "2020-10-02 13:32"),
 ]
 
 
@@ -41,15 +44,16 @@ LAST = {
     "corkbeo": ("'Circuit breaker' plan - NPHET vs Government", "2020-10-06 07:44"),
     "express": ("Meghan Markle shows true colours with tragic blog post about dad Thomas Markle",
                 "2024-07-18 06:06"),
-    "guardian": ("Volodymyr Zelenskiy has said that he discussed “a coalition of jets” in …",
-                 "2023-05-15 11:50"),
+    "guardian": ("Zelenskiy discussed 'coalition of jets' with Sunak on UK visit",
+                 "2023-05-15 10:42"),
     "independent": ("England are preparing to face Australia in the Women’s World Cup "
-                    "semi-finals, …", "2023-08-14 04:15"),
+                    "semi-finals, with the hosts …", "2023-08-14 04:15"),
     "mirror": ("UK police braced for 'at least 15' protests over the weekend", "2024-08-02 17:42"),
     "ndtv": ("IND vs SL Live Score: Expensive over!", "2023-11-02 10:30"),
     "repubblica": ("Israele: “Colpite due cellule terroristiche in Libano”", "2023-11-01 23:30"),
-    "timesofindia": ("18:16(IST) Ambati Rayudu's much-awaited comeback will be a shot in the arm "
-                     "for an under-pressure Chennai Su", "2020-10-02 12:46"),
+    # the outlet cuts its headlines mid-word at 90 characters: cut back to a whole word
+    "timesofindia": ("Ambati Rayudu's much-awaited comeback will be a shot in the arm for an "
+                     "under-pressure Chennai …", "2020-10-02 12:46"),
 }
 
 
@@ -73,12 +77,10 @@ def test_real_live_blogs(name: str, source: str, count: int, headline: str, when
 
 
 def test_pages_without_live_blog_markup_are_not_taken() -> None:
-    from feedgen_dw.errors import ExtractError
-
+    # not by this profile: the generic one reads them (tests/test_generic.py)
     for name in ("br24_2024-08-27_nahost-ticker.html", "sportowefakty_falubaz.html"):
         page = realpage(f"liveblogs/{name}")
-        with pytest.raises(ExtractError, match="no site profile"):
-            extract_page(page, "https://example.org/x", "auto")
+        assert extract_page(page, "https://example.org/x", "auto").profile == "generic"
 
 
 def _page(updates: list[dict[str, str]]) -> str:

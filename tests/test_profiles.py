@@ -38,7 +38,7 @@ def test_inspect_with_the_shipped_profile(capsys: pytest.CaptureFixture[str]) ->
     assert main(["inspect", str(path), "--site", "br24"]) == 0
     out = capsys.readouterr().out
     assert "profile:  br24" in out and "sections: 7" in out
-    assert "[2024-08-27 10:31 UTC]" in out
+    assert "time: 2024-08-27 10:31 UTC (12:31 CEST)" in out
 
 
 TICKER = """<html lang="de"><head><link rel="canonical" href="https://t.example/ticker">

@@ -57,7 +57,7 @@ def print_report(article: Article, notes: Notes, site: str, full: bool = False,
     dropped = sum(notes.noise.values())
     out(f"dropped:  {dropped} noise elements" + (": " + ", ".join(
         f"{n} {why}" for why, n in notes.noise.most_common()) if dropped else ""))
-    out(f"sections: {len(article.sections)} entries")
+    out(f"sections: {len(article.sections)}")
     for n, section in enumerate(article.sections, 1):
         lead = " (lead)" if section.is_lead else ""
         out(f"  {n}. {section.headline}{lead}")
