@@ -304,3 +304,15 @@ def test_sportowefakty_race_times_are_no_clock_times() -> None:
     assert all(s.published is None for s in article.sections)
     assert [s.headline for s in article.sections if s.headline.startswith("Bieg ")][:2] == [
         "Bieg 15", "Bieg 14"]
+
+
+def test_structured_update_times_without_a_zone_are_in_the_page_zone() -> None:
+    ld = ('{"@type": "LiveBlogPosting", "headline": "Ticker", "liveBlogUpdate": ['
+          '{"@id": "a", "headline": "Eins", "articleBody": "Erster Text.", '
+          '"datePublished": "2024-08-05 20:59:59.0"}, {"@id": "b", "headline": "Zwei", '
+          '"articleBody": "Zweiter Text.", "datePublished": "2024-08-05T19:00:00+02:00"}]}')
+    page = (f'<html lang="de"><head><script type="application/ld+json">{ld}</script></head>'
+            "<body><p>x</p></body></html>")
+    article = extract_page(page, "https://www.ticker.example.de/live", "auto")
+    assert [s.published for s in article.sections] == [utc(2024, 8, 5, 18, 59, 59),
+                                                       utc(2024, 8, 5, 17, 0)]

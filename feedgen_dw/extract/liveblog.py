@@ -14,14 +14,14 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from parsel import Selector
 
 from feedgen_dw.errors import ExtractError
-from feedgen_dw.extract import generic
+from feedgen_dw.extract import generic, times
 from feedgen_dw.extract.html import (
     Known,
     clean_url,
@@ -88,7 +88,7 @@ def _ld_updates(sel: Selector) -> tuple[dict[str, Any], list[_Update]] | None:
                 key=_key(u.get("@id"), u.get("url")),
                 headline=_text(u.get("headline")),
                 body=_text(u.get("articleBody")),
-                published=parse_time(u.get("datePublished")),
+                published=times.parse_iso(u.get("datePublished")),  # maybe local: see _utc
                 authors=_names(u.get("author")),
             )
             for u in raw if isinstance(u, dict)
@@ -120,7 +120,7 @@ def _microdata_updates(sel: Selector) -> tuple[dict[str, Any], list[_Update]] | 
             key=_key(None, _prop(u, "url")),
             headline=_text(_prop(u, "headline")),
             body=_text(_prop(u, "articleBody")),
-            published=parse_time(_prop(u, "datePublished")),
+            published=times.parse_iso(_prop(u, "datePublished")),
             authors=_names(_prop(u, "author") or None),
         )
         for u in root.xpath(".//*[@itemprop='liveBlogUpdate']")
@@ -204,6 +204,16 @@ def _headline(update: _Update, body: str) -> str:
 
 
 
+def _utc(updates: list[_Update], sel: Selector, url: str) -> list[_Update]:
+    """Update times in UTC; times written without a zone are in the page's zone."""
+    if all(u.published is None or u.published.tzinfo is not None for u in updates):
+        return [replace(u, published=times.to_utc(u.published, UTC)) if u.published else u
+                for u in updates]
+    zone = times.page_zone(url, sel.xpath("/html/@lang").get(), times.page_times(sel, url), {})
+    return [replace(u, published=times.to_utc(u.published, zone.tz)) if u.published else u
+            for u in updates]
+
+
 def degraded(updates: list[_Update]) -> list[str]:
     """How the structured updates fall short of the page (the Guardian: one date for all,
     bodies cut at 1,000 characters, the whole blog's authors on each), or []."""
@@ -260,6 +270,7 @@ def extract(page: str | bytes, url: str, selector: Selector | None = None,
     parts = urlsplit(canonical)
     title = _text(posting.get("headline")) or normalize_space(
         sel.css("title::text").get() or "") or canonical
+    updates = _utc(updates, sel, canonical)
     faults = degraded(updates)
     if "the blog's authors on every update" in faults:
         updates = [_Update(u.key, u.headline, u.body, u.published, ()) for u in updates]
