@@ -24,12 +24,12 @@ from feedgen_dw.errors import ExtractError
 from feedgen_dw.extract import times
 from feedgen_dw.extract.html import (
     clean_url,
-    first_words,
     normalize_space,
     quick_text,
     sanitize_with_text,
     to_uri,
 )
+from feedgen_dw.extract.titles import first_words
 from feedgen_dw.model import Article, Section
 
 DEFAULT_TIME = r"(?P<hour>\d{1,2})[.:](?P<minute>\d{2})"

@@ -35,7 +35,6 @@ from feedgen_dw.extract.html import (
     Known,
     clean_url,
     element_text,
-    first_words,
     has_class,
     normalize_space,
     page_selector,
@@ -44,7 +43,8 @@ from feedgen_dw.extract.html import (
     sanitize_known,
     to_uri,
 )
-from feedgen_dw.extract.structured import json_ld_objects, parse_time
+from feedgen_dw.extract.structured import json_ld_objects, parse_time, text_value
+from feedgen_dw.extract.titles import first_words
 from feedgen_dw.model import Article, Section
 
 NAME = "dw"
@@ -100,11 +100,6 @@ def matches(url: str, selector: Selector) -> str | None:
     if path_ok and site_name.strip().lower() in ("dw.com", "dw"):
         return "og:site_name dw.com and an /a-<id> or /live-<id> path (a copy of a DW page)"
     return None
-
-
-def _text_or_none(value: object) -> str | None:
-    """Text from structured data, or None when it is not text or only white space."""
-    return value if isinstance(value, str) and value.strip() else None
 
 
 @dataclass
@@ -166,11 +161,11 @@ def _from_apollo(sel: Selector, meta: _Meta) -> None:
         meta.body_html = entry["text"]
     # page content: any field may hold a number, list or object instead of text
     entry_id = entry.get("id")
-    meta.article_id = meta.article_id or _text_or_none(
+    meta.article_id = meta.article_id or text_value(
         str(entry_id) if isinstance(entry_id, int) else entry_id)
-    meta.url = meta.url or _text_or_none(entry.get("canonicalUrl")) or _text_or_none(
+    meta.url = meta.url or text_value(entry.get("canonicalUrl")) or text_value(
         entry.get("classicUrl"))
-    meta.title = meta.title or _text_or_none(entry.get("title")) or _text_or_none(
+    meta.title = meta.title or text_value(entry.get("title")) or text_value(
         entry.get("name"))
     meta.published = meta.published or parse_time(entry.get("firstPublicationDate"))
     meta.modified = meta.modified or parse_time(entry.get("lastModifiedDate"))
@@ -186,7 +181,7 @@ def _from_app_state(state: dict[str, Any] | None, meta: _Meta) -> None:
     if isinstance(content.get("text"), str) and content["text"].strip():
         meta.body_html = meta.body_html or content["text"]
     meta.url = meta.url or blog_url(content, "") or None
-    meta.title = meta.title or _text_or_none(content.get("title"))
+    meta.title = meta.title or text_value(content.get("title"))
     meta.published = meta.published or parse_time(content.get("firstPublicationDate"))
     meta.modified = meta.modified or parse_time(content.get("lastModifiedDate"))
 
@@ -199,7 +194,7 @@ def _from_json_ld(sel: Selector, meta: _Meta) -> None:
         page = obj.get("mainEntityOfPage")
         page_id = page.get("@id") if isinstance(page, dict) else page
         meta.url = meta.url or (page_id if isinstance(page_id, str) else None)
-        meta.title = meta.title or _text_or_none(obj.get("headline"))
+        meta.title = meta.title or text_value(obj.get("headline"))
         meta.published = meta.published or parse_time(obj.get("datePublished"))
         meta.modified = meta.modified or parse_time(obj.get("dateModified"))
         lang = obj.get("inLanguage")

@@ -23,12 +23,12 @@ from feedgen_dw.errors import ExtractError
 from feedgen_dw.extract.html import (
     Known,
     clean_url,
-    first_words,
     normalize_space,
     sanitize_fragment_known,
     to_uri,
 )
 from feedgen_dw.extract.structured import parse_time
+from feedgen_dw.extract.titles import first_words
 from feedgen_dw.model import Article, Section
 
 LIVE_ID_RE = re.compile(r"/live-(\d+)(?:[/?#]|$)")

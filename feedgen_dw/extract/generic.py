@@ -57,6 +57,8 @@ NAME = "generic"
 ZONE_WRITTEN_RE = re.compile(
     # not \b: lxml's text of "<span>12.50 BST</span><span>Jane Doe" runs the two together
     r"\d[.:][0-5]\d\s*(?:[ap]\.?m\.?\s*)?\(?(" + times.ZONE_ALTERNATIVES + r")(?![a-z])")
+
+
 @dataclass
 class Notes:
     """What `inspect` says beyond the Article: how the page was read."""

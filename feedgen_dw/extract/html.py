@@ -370,33 +370,6 @@ def parse_fragment(html: str) -> list[etree._Element]:
     return blocks
 
 
-SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s")
-# "St. Louis", "Ill.", "Nr. 5", "am 3. Mai", "U.S.", "J. Smith": a period that ends no
-# sentence
-ABBREVIATION_RE = re.compile(
-    r"(?:^|[\s(])(?:[A-ZÄÖÜ]|\d{1,2}|\w\.\w+|St|Dr|Mr|Mrs|Ms|Nr|Jr|Sr|Prof|Gen|Gov|Sen|Rep|"
-    r"Lt|Col|Sgt|Capt|Mt|Ft|No|Inc|Co|Ltd|vs|ca|bzw|etc|usw|Abs|Art|Str|Ill|Mo|Fla|Calif|Mass|"
-    r"Wash|Ga|Va|Pa|Tenn|Tex|Ariz|Okla|Ky|La|Md|Mich|Minn|Miss|Neb|Nev|Ore|Wis|Conn|Kan|Colo|"
-    r"Ala|Ark|Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec|Okt|Dez)\.$")
-
-
-def first_sentence(text: str) -> str:
-    """`text` up to the end of its first sentence (not at an abbreviation's period)."""
-    for found in SENTENCE_END_RE.finditer(text):
-        if not ABBREVIATION_RE.search(text[:found.start()]):
-            return text[:found.start()]
-    return text
-
-
-def first_words(text: str, limit: int = 80) -> str:
-    """The first sentence of `text`, or its first words up to `limit` characters."""
-    sentence = first_sentence(text)
-    if len(sentence) <= limit:
-        return sentence
-    cut = sentence[:limit].rsplit(" ", 1)[0]
-    return cut + " …"
-
-
 def content_hash(*parts: str) -> str:
     """A short, stable hash of some strings."""
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8"))

@@ -40,3 +40,9 @@ def parse_time(value: object) -> datetime | None:
     if parsed.tzinfo is None:
         return None  # a local time without a zone cannot be placed; never guess UTC
     return parsed.astimezone(UTC).replace(microsecond=0)
+
+
+def text_value(value: object) -> str | None:
+    """Text from structured data, or None when it is not text (a number, list or object,
+    as hostile or broken pages give) or only white space."""
+    return value if isinstance(value, str) and value.strip() else None
