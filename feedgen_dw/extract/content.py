@@ -5,8 +5,11 @@ weighs the length of its visible text, link text counting against it (navigation
 lists and share bars are mostly links). From <body> down, the walk enters the child
 holding most of its parent's weight while that child holds at least 60 % of it, so it
 stops at the element whose children share the text: an article body, or a live blog's
-list of entries. readability-lxml picks the best single block instead, which on a live
-blog is one entry.
+list of entries. readability-lxml 0.9 picks the best single block instead, which on a live
+blog is often one entry: on the 10 saved live pages and our 12 fixtures its summary held
+146 of 256 entry openings that ours holds 212 of (it lost all of Express, sportowefakty,
+corkbeo, Mirror and Times of India), at 8 to 10 times our time (40-330 ms a page against
+5-35 ms), so it is not a dependency.
 """
 
 from __future__ import annotations
