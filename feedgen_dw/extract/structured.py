@@ -39,7 +39,10 @@ def parse_time(value: object) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         return None  # a local time without a zone cannot be placed; never guess UTC
-    return parsed.astimezone(UTC).replace(microsecond=0)
+    try:
+        return parsed.astimezone(UTC).replace(microsecond=0)
+    except OverflowError:  # "0001-01-01T00:00:00+05:00" is before year 1 in UTC
+        return None
 
 
 def text_value(value: object) -> str | None:

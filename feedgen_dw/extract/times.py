@@ -142,7 +142,7 @@ def parse_clock(text: str, at_start: bool = True, loose: bool = False) -> Clock 
 
 def _make_date(year: int | None, month: str, day: str, near: date | None) -> date | None:
     number = int(month) if month.isdigit() else MONTHS.get(month.lower())
-    if not number:
+    if not number or (year is not None and not 1900 <= year <= 2999):
         return None
     try:
         if year is not None:
@@ -196,6 +196,8 @@ def parse_iso(value: object) -> datetime | None:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
+    if not 1900 <= parsed.year <= 2999:
+        return None  # no live page's; year 1 or 9999 would overflow in zone arithmetic
     return parsed.replace(microsecond=0)
 
 

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from feedgen_dw.config import FeedConfig
@@ -113,3 +115,30 @@ def test_blank_titles_never_reach_the_feed(server: ReplayServer, tmp_path: Path)
     parsed = parse_feed(feed_paths(output, "live")["atom"])
     assert parsed.feed.title.strip()
     assert [e.title for e in parsed.entries] == ["Der Text des Eintrags."]
+
+
+def test_times_at_the_ends_of_the_calendar() -> None:
+    for value in ("0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "9999-12-31"):
+        page = (f'<html lang="de"><head><meta property="article:modified_time" '
+                f'content="{value}"><script type="application/ld+json">{{"@type": '
+                f'"NewsArticle", "dateModified": "{value}"}}</script></head><body><div>'
+                "<h3>23.50 Uhr: Eins</h3><p>Text eins.</p><h3>0.10 Uhr: Zwei</h3>"
+                "<p>Text zwei.</p></div></body></html>")
+        for site in ("auto", "dw", "generic"):
+            _extract(page, "https://www.dw.com/de/x/a-9" if site == "dw" else
+                     "https://x.example/9999/12/31/live", site)
+
+
+BITS = ["<div>", "</div>", "<p>", "</p>", "<h2>", "</h2>", "<h3>", "<strong>", "</strong>",
+        "<hr>", "<article class='post'>", "</article>", "<time datetime='2024-03-31T02:30'>",
+        "</time>", "12.31 Uhr: ", "23:59 GMT – ", "1.23pm ", "Freitag, 3. 5.", "Sunday 3 March",
+        "Update vom 12. März, 9.05 Uhr: ", "___", "***", "vor 3 Minuten", "Text. ", "Mehr Text ",
+        "<span class='ad'>", "</span>", "<ul><li>", "</li></ul>", "&nbsp;", "<br>", "\u00a0",
+        "UPDATE 3 – ", "<script>var x = 1;</script>", "<!-- c -->"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(BITS), max_size=60), st.sampled_from(
+    ["https://x.example/live", "https://www.br.de/2024/03/31/t", "https://a.example.co.uk/"]))
+def test_random_live_page_soup_never_crashes(bits: list[str], url: str) -> None:
+    _extract(f"<html><body>{''.join(bits)}</body></html>", url, "auto")
