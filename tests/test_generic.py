@@ -74,7 +74,7 @@ FIXTURE_EXPECTED: dict[str, tuple[str, list[tuple[str, datetime | None]]]] = {
          "way.", None),
     ]),
     # updates on top of the original report, whose subheadings are no entries
-    "updates_on_top_de.html": ("paragraphs that open with a clock time", [
+    "updates_on_top_de.html": ("'Update …:' paragraphs over the original report", [
         ("Die Feuerwehr hat den Brand vollständig gelöscht.", utc(2024, 3, 12, 16, 40)),
         ("Die Nachlöscharbeiten dauern an.", utc(2024, 3, 12, 8, 5)),
         ("Brand in Lagerhalle: Anwohner sollen Fenster schließen", utc(2024, 3, 11, 17, 30)),
@@ -316,3 +316,33 @@ def test_structured_update_times_without_a_zone_are_in_the_page_zone() -> None:
     article = extract_page(page, "https://www.ticker.example.de/live", "auto")
     assert [s.published for s in article.sections] == [utc(2024, 8, 5, 18, 59, 59),
                                                        utc(2024, 8, 5, 17, 0)]
+
+
+def test_a_clock_on_a_line_of_its_own_takes_the_heading_below_as_the_title() -> None:
+    page = ("<html lang='en-GB'><head><meta property='article:modified_time' "
+            "content='2024-05-06T14:00:00+01:00'></head><body><div><h1>Live</h1>"
+            "<h3>13:31</h3><h4>Minister resigns</h4><p>The minister has resigned.</p>"
+            "<h3>12:05</h3><p>Morning session ends without a vote.</p>"
+            "<h3>10:45</h3><h4>Debate opens</h4><p>The debate opened.</p></div></body></html>")
+    article = extract_page(page, "https://news.example.co.uk/live", "auto")
+    assert [(s.headline, s.text, s.published) for s in article.sections] == [
+        ("Minister resigns", "The minister has resigned.", utc(2024, 5, 6, 12, 31)),
+        ("Morning session ends without a vote.", "Morning session ends without a vote.",
+         utc(2024, 5, 6, 11, 5)),
+        ("Debate opens", "The debate opened.", utc(2024, 5, 6, 9, 45))]
+
+
+def test_update_lines_over_a_report_without_a_first_report_line() -> None:
+    page = ("<html lang='de'><head><meta name='DC.date.modified' "
+            "content='2024-03-12T17:45:00+01:00'></head><body><article><h1>Brand in Lagerhalle"
+            "</h1><p>Update, 17.40 Uhr: Die Feuerwehr hat den Brand gelöscht.</p>"
+            "<p>Update, 9.05 Uhr: Die Nachlöscharbeiten dauern an.</p>"
+            "<p>In einer Lagerhalle ist am Montagabend ein Feuer ausgebrochen.</p>"
+            "<h2>Großaufgebot</h2><p>Mehr als 100 Einsatzkräfte sind vor Ort.</p>"
+            "</article></body></html>")
+    article = extract_page(page, "https://www.zeitung.example.de/brand", "auto")
+    assert [(s.headline, s.published, s.is_lead) for s in article.sections] == [
+        ("Die Feuerwehr hat den Brand gelöscht.", utc(2024, 3, 12, 16, 40), False),
+        ("Die Nachlöscharbeiten dauern an.", utc(2024, 3, 12, 8, 5), False),
+        ("Brand in Lagerhalle", None, True)]
+    assert "Einsatzkräfte" in article.sections[2].text  # the report's subheadings stay in it

@@ -107,7 +107,8 @@ def _split(stream: list[etree._Element], texts: list[str], marks: list[Mark],
                 group += 1  # a date of its own: crossings count from here
             stamp.day, stamp.group = stamp.day or day, group
             if tag in HEADINGS:
-                entries.append(Entry(strip_lead(text[end:]) or text, [], stamp))
+                # "12:31" alone: the headline is the heading that follows, if any
+                entries.append(Entry(strip_lead(text[end:]), [], stamp))
             else:
                 entries.append(Entry(_bold_headline(el), [el], stamp))
             continue
@@ -135,24 +136,24 @@ def _by_rules(stream: list[etree._Element], noise: Noise) -> list[Entry]:
     return [e for e in entries if e.elements]
 
 
-def _by_updates(stream: list[etree._Element], near: date | None) -> list[Entry]:
+def _by_updates(stream: list[etree._Element], texts: list[str], near: date | None
+                ) -> list[Entry]:
     """Update paragraphs each make an entry; everything else is the original report."""
     entries: list[Entry] = []
     original = Entry("", [], times.Stamp(), lead=True)
-    for el in stream:
-        text = quick_text(el)
+    group = 0
+    for el, text in zip(stream, texts, strict=True):
         if tag_of(el) not in HEADINGS and UPDATE_RE.match(text):
             stamp = entry_stamp(text, near, loose=True)[0]
-            if ORIGINAL_RE.match(text):
-                original.stamp = stamp
-                original.elements.append(el)
-                if original not in entries:
-                    entries.append(original)
-            else:
+            if stamp.day is not None:
+                group += 1  # a date of its own: crossings count from here
+            stamp.group = group
+            if not ORIGINAL_RE.match(text):
                 entries.append(Entry("", [el], stamp))
-            continue
+                continue
+            original.stamp = stamp
         original.elements.append(el)
-        if original not in entries:
+        if not any(e is original for e in entries):
             entries.append(original)
     return entries
 
@@ -179,11 +180,15 @@ def _marker(stream: list[etree._Element], main: etree._Element,
                 f"repeated <{signature}> elements")
     paragraphs = [_timed(entry_stamp(t, near, _is_bold_lead(el))) if tag not in HEADINGS
                   else None for el, tag, t in zip(stream, tags, texts, strict=True)]
+    updates = [tag not in HEADINGS and bool(UPDATE_RE.match(t))
+               for tag, t in zip(tags, texts, strict=True)]
+    # timed "Update …" lines over a report: the report is one entry, not the last update's
+    if any(updates) and all(u for u, m in zip(updates, paragraphs, strict=True) if m):
+        return (_by_updates(stream, texts, near),
+                "'Update …:' paragraphs over the original report")
     if sum(1 for m in paragraphs if m) >= 2:
         return (_split(stream, texts, paragraphs, near, False, noise),
                 "paragraphs that open with a clock time")
-    if any(tag not in HEADINGS and UPDATE_RE.match(t) for tag, t in zip(tags, texts, strict=True)):
-        return _by_updates(stream, near), "'Update …:' paragraphs over the original report"
     if sum(1 for el, t in zip(stream, texts, strict=True)
            if tag_of(el) == "hr" or (t and RULE_RE.match(t))) >= 2:
         return _by_rules(stream, noise), "rules between entries (<hr>, ___, ***)"
@@ -252,6 +257,9 @@ def extract_notes(page: str | bytes, url: str, selector: Selector | None = None,
     published, notes.dates = times.place(stamps, page_times, zone.tz)
     sections: list[Section] = []
     for entry, when in zip(entries, published, strict=True):
+        if not entry.head and entry.elements and tag_of(entry.elements[0]) in HEADINGS:
+            # an entry that opens with a heading (below a clock on a line of its own)
+            entry.head, entry.elements = quick_text(entry.elements[0]), entry.elements[1:]
         html, text, digest = sanitize_known(entry.elements, canonical, None, known, NAME)
         if not (text or entry.head):
             noise.add("empty entries")
