@@ -89,6 +89,8 @@ def _noise_reason(el: etree._Element, tag: str) -> str | None:
     children = len(el)
     if children > 2 or not (children or (el.text and not el.text.isspace())):
         return None
+    if not children and len(el.text or "") > 120:
+        return None  # a paragraph, not a label
     text = " ".join((el.text or "").split()) if not children else " ".join(etree.tostring(
         el, method="text", encoding="unicode", with_tail=False).split())
     if not text or len(text) >= 40:

@@ -162,10 +162,9 @@ def _timed(found: tuple[times.Stamp, int]) -> Mark:
     return found if found[0].clock is not None else None
 
 
-def _marker(stream: list[etree._Element], main: etree._Element,
+def _marker(stream: list[etree._Element], texts: list[str], main: etree._Element,
             weight: dict[etree._Element, int], near: date | None, noise: Noise,
             ) -> tuple[list[Entry], str]:
-    texts = [quick_text(el) for el in stream]
     tags = [tag_of(el) for el in stream]
 
     headings = [_timed(entry_stamp(t, near, True)) if tag in HEADINGS and tag != "h1" else None
@@ -244,9 +243,10 @@ def extract_notes(page: str | bytes, url: str, selector: Selector | None = None,
     near = anchor.value.date() if anchor else None
     # the page's headline is the feed's title, not an entry's text
     stream = [el for el in blocks(main) if tag_of(el) != "h1"]
-    entries, notes.marker = _marker(stream, main, weight, near, noise)
-    zones = Counter(ZONE_WRITTEN_RE.findall(etree.tostring(
-        main, method="text", encoding="unicode")))
+    texts = [quick_text(el) for el in stream]
+    entries, notes.marker = _marker(stream, texts, main, weight, near, noise)
+    # a zone is written right after a time, and times open their blocks
+    zones = Counter(ZONE_WRITTEN_RE.findall(" ".join(t[:60] for t in texts)))
     zone = times.page_zone(canonical, language, page_times, dict(zones))
     notes.zone, notes.zone_source = zone.name, zone.source
     heads = Counter(e.head for e in entries if e.head)
