@@ -26,7 +26,7 @@ SIZE_UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
 # Keys allowed at the top and, to override them, in a feed.
 SETTING_KEYS = {
     "timeout", "user_agent", "max_bytes", "jitter", "quiet_after", "quiet_interval",
-    "stop_after", "lock_timeout", "workers",
+    "stop_after", "lock_timeout", "workers", "author",
 }
 TOP_KEYS = {"database", "output_dir", "base_url", "feeds", "websub_hub", "profiles"} | SETTING_KEYS
 PROFILE_KEYS = {"entries", "split", "title", "title_strip", "time", "time_format", "day",
@@ -52,6 +52,7 @@ class Settings:
     stop_after: float = 48 * 3600  # unchanged this long: stop polling
     lock_timeout: float = 0  # how long `run` waits for another run's lock
     workers: int = 4  # concurrent polls in the daemon
+    author: str | None = None  # the feeds' author; None: the outlet's host
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,8 @@ def _settings(data: Mapping[str, Any], base: Settings, where: str) -> Settings:
         if not agent or "\n" in agent:
             raise ConfigError(f"{where}user_agent: expected one line of text, got {agent!r}")
         changes["user_agent"] = agent
+    if "author" in data:
+        changes["author"] = _typed(data["author"], str, f"{where}author", "text").strip() or None
     if "workers" in data:
         workers = _typed(data["workers"], int, f"{where}workers", "an integer")
         if not 1 <= workers <= 64:

@@ -137,6 +137,9 @@ class FeedMeta:
     language: str | None
     subtitle: str = ""
     hub: str | None = None  # WebSub hub, announced with rel="hub"
+    # who the feed is by (config `author:`, else the outlet's host): RFC 4287 wants an
+    # author on the feed or on every entry, and most sections name none
+    author: str = ""
 
 
 @dataclass

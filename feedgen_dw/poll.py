@@ -66,6 +66,8 @@ def _meta(feed: FeedConfig, store: Store, output: Output) -> FeedMeta | None:
         self_base=output.base_url,
         language=latest.language,
         hub=output.hub,
+        # the outlet: the config's, else the host (the page's publisher is not kept yet)
+        author=feed.settings.author or latest.host,
     )
 
 

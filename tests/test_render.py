@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -85,8 +86,9 @@ def test_a_stale_kept_entry_is_rendered_again() -> None:
 
 def _feedgen_whole(meta: FeedMeta, items: list[FeedItem], fmt: str) -> bytes:
     """feedgen appending every entry itself: what the kept entries must reproduce."""
-    from feedgen_dw.render import _fill_entry, _generator
+    from feedgen_dw.render import _fill_entry, _generator, distinct_updated
 
+    items = distinct_updated(items)
     fg = _generator(meta, items, fmt)
     for item in items:
         _fill_entry(fg.add_entry(order="append"), item)
@@ -97,8 +99,44 @@ def _feedgen_whole(meta: FeedMeta, items: list[FeedItem], fmt: str) -> bytes:
 def test_kept_entries_give_the_bytes_of_feedgens_own_rendering() -> None:
     odd = [replace(ITEMS[0], html="<p>zwei\nZeilen</p>\n<p>mit <b>Markup</b></p>",
                    authors=("AFP", "dpa")), replace(ITEMS[1], html=""), ITEMS[2]]
-    for meta in (META, replace(META, hub="https://hub.example/", language=None)):
+    for meta in (META, replace(META, hub="https://hub.example/", language=None),
+                 replace(META, author="Deutsche Welle")):
         for items in ([], odd[:1], odd):
             docs = render(meta, items)
             for fmt in ("atom", "rss"):
                 assert docs[fmt] == _feedgen_whole(meta, items, fmt), (fmt, len(items))
+
+
+def test_the_feed_has_an_author_and_rss_items_name_theirs_in_dc_creator() -> None:
+    meta = replace(META, author="www.dw.com")
+    items = [replace(ITEMS[0], authors=("Anna Beispiel", "dpa")), *ITEMS[1:]]
+    docs = render(meta, items)
+    atom = etree.fromstring(docs["atom"])
+    assert atom.findtext(f"{ATOM}author/{ATOM}name") == "www.dw.com"
+    assert atom.index(atom.find(f"{ATOM}author")) < atom.index(atom.find(f"{ATOM}entry"))
+    rss = etree.fromstring(docs["rss"])
+    dc = "{http://purl.org/dc/elements/1.1/}creator"
+    assert rss.findtext(f"channel/{dc}") == "www.dw.com"
+    assert [c.text for c in rss.findall(f"channel/item/{dc}")] == ["Anna Beispiel", "dpa"]
+    assert rss.find("channel/item/author") is None  # RSS wants an e-mail there
+    assert feedparser.parse(docs["rss"]).entries[0].author in ("Anna Beispiel", "dpa")
+    assert json.loads(docs["json"])["authors"] == [{"name": "www.dw.com"}]
+    assert etree.fromstring(render(META, ITEMS)["atom"]).find(f"{ATOM}author") is None
+
+
+def test_tied_updated_times_become_distinct_in_feed_order() -> None:
+    # three sections edited in one poll, one new section of that poll on top
+    t = T0 + timedelta(hours=3)
+    items = [replace(ITEMS[0], published=t, updated=t),
+             *(replace(i, updated=t) for i in ITEMS)]
+    items[0] = replace(items[0], item_id="tag:x,2026-11-24:a-1/new")
+    atom = etree.fromstring(render(META, items)["atom"])
+    times = [e.findtext(f"{ATOM}updated") for e in atom.findall(f"{ATOM}entry")]
+    assert times == ["2026-11-24T08:00:00+00:00", "2026-11-24T07:59:59+00:00",
+                     "2026-11-24T07:59:58+00:00", "2026-11-24T07:59:57+00:00"]
+    # the new one was never edited: it keeps published == updated
+    assert atom.findtext(f"{ATOM}entry/{ATOM}published") == times[0]
+    assert [e.findtext(f"{ATOM}published") for e in atom.findall(f"{ATOM}entry")][1:] == [
+        i.published.isoformat() for i in ITEMS]
+    assert atom.findtext(f"{ATOM}updated") == times[0]
+    assert render(META, ITEMS) == render(META, ITEMS)  # and still no clock

@@ -20,36 +20,24 @@ import pytest
 import requests
 from lxml import etree, html
 
-from feedgen_dw.config import FeedConfig
-from feedgen_dw.demo import LIVE_DAY
-from feedgen_dw.fetch import Fetcher
-from feedgen_dw.poll import Output, fixed_clock, poll_feed, write_site
-from feedgen_dw.replay import ReplayServer
 from feedgen_dw.serve import FeedHTTPServer
-from feedgen_dw.store import SQLiteStore
+from tests.feed_kinds import KINDS, build_kinds
 
 A = "{http://www.w3.org/2005/Atom}"
+DC = "{http://purl.org/dc/elements/1.1/}"
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FeedHTTPServer, Path]]:
-    """A replayed live day, served by `feedgen-dw serve`'s server at the config's base_url."""
+    """One feed of every kind (a DW article day, a DW live blog, a followed topic, a
+    schema.org live blog, a profile of selectors), served by `feedgen-dw serve`'s server
+    at the config's base_url."""
     folder = tmp_path_factory.mktemp("valid")
     public = folder / "public"
     public.mkdir()
     server = FeedHTTPServer(public, "127.0.0.1", 0, lambda name: 300).start()
-    replay = ReplayServer().start()
-    store, fetcher = SQLiteStore(folder / "s.sqlite3"), Fetcher()
-    output = Output(public, server.url)
-    feed = FeedConfig(name="live", url=replay.base_url + LIVE_DAY[0][1].path)
-    for when, page, noise in LIVE_DAY:
-        replay.publish(page, noise)
-        assert poll_feed(feed, store, fetcher, output, fixed_clock(when)).ok
-    write_site([feed], store, output)
-    store.close()
-    fetcher.close()
-    replay.stop()
+    build_kinds(folder, server.url)
     for path in public.iterdir():  # written a while ago, as between two polls
         os.utime(path, (time.time() - 60, time.time() - 60))
     yield server, public
@@ -67,19 +55,148 @@ def _absolute_urls(fragment: str) -> None:
         assert not [a for a in element.attrib if a.lower().startswith("on")]
 
 
-def test_atom_common_rules(site: tuple[FeedHTTPServer, Path]) -> None:
+def atom_problems(data: bytes, self_url: str) -> list[str]:
+    """What the W3C feed validator reports on an Atom feed of ours, as its rules read:
+    required elements, an author on the feed (before the entries) or on every entry
+    (MissingElement author), one `updated` per entry (DuplicateUpdated), unique ids,
+    RFC 3339 dates, the self link at the document's location."""
+    root = etree.fromstring(data)
+    problems = [f"feed: missing {n}" for n in ("id", "title", "updated")
+                if not root.findtext(A + n)]
+    selfs = [x.get("href") for x in root.findall(A + "link") if x.get("rel") == "self"]
+    if selfs != [self_url]:
+        problems.append(f"self link {selfs} is not {self_url}")
+    feed_author = False
+    updated, ids = set(), set()
+    for child in root:
+        if child.tag == A + "author":
+            feed_author = feed_author or bool(child.findtext(A + "name"))
+        if child.tag != A + "entry":
+            continue
+        entry_id = child.findtext(A + "id")
+        problems += [f"{entry_id}: missing {n}" for n in ("id", "title", "updated")
+                     if not child.findtext(A + n)]
+        if not feed_author and not child.findtext(f"{A}author/{A}name"):
+            problems.append(f"{entry_id}: missing entry element author")
+        for name in ("updated", "published"):
+            value = child.findtext(A + name)
+            if value is not None and not RFC3339.match(value):
+                problems.append(f"{entry_id}: {name} {value!r} is not RFC 3339")
+        value = child.findtext(A + "updated")
+        if value in updated:
+            problems.append(f"{entry_id}: two entries with updated {value}")
+        updated.add(value)
+        if entry_id in ids:
+            problems.append(f"{entry_id}: duplicate id")
+        ids.add(entry_id)
+    return problems
+
+
+def rss_problems(data: bytes, self_url: str) -> list[str]:
+    """The validator's rules for our RSS: required channel elements, the atom:link self at
+    the document's location, unique guids, RFC 822 dates; authors only as dc:creator in
+    the Dublin Core namespace (RSS's <author> and <managingEditor> must be e-mail
+    addresses)."""
+    root = etree.fromstring(data)
+    channel = root.find("channel")
+    problems = [f"channel: missing {n}" for n in ("title", "link", "description")
+                if not channel.findtext(n)]
+    selfs = [x.get("href") for x in channel.findall(A + "link") if x.get("rel") == "self"]
+    if selfs != [self_url]:
+        problems.append(f"self link {selfs} is not {self_url}")
+    for element in root.iter("author", "managingEditor", "webMaster"):
+        if "@" not in (element.text or ""):
+            problems.append(f"<{element.tag}> without an e-mail address")
+    for element in root.iter():
+        creator = isinstance(element.tag, str) and element.tag.endswith("}creator")
+        if creator and (element.tag != DC + "creator" or not (element.text or "").strip()):
+            problems.append(f"{element.tag}: not a dc:creator with a name")
+    guids = set()
+    for item in channel.findall("item"):
+        guid = item.findtext("guid")
+        if not item.findtext("title") or not guid:
+            problems.append(f"{guid}: missing title or guid")
+        if guid in guids:
+            problems.append(f"{guid}: duplicate guid")
+        guids.add(guid)
+        try:
+            parsedate_to_datetime(item.findtext("pubDate"))
+        except (TypeError, ValueError):
+            problems.append(f"{guid}: pubDate is not RFC 822")
+    return problems
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_passes_the_validators_rules(site: tuple[FeedHTTPServer, Path],
+                                                kind: str) -> None:
     server, public = site
-    root = etree.fromstring((public / "live.atom").read_bytes())
+    atom = (public / f"{kind}.atom").read_bytes()
+    assert atom_problems(atom, f"{server.url}{kind}.atom") == []
+    rss = (public / f"{kind}.rss").read_bytes()
+    assert rss_problems(rss, f"{server.url}{kind}.rss") == []
+    root = etree.fromstring(atom)
+    assert root.findtext(f"{A}author/{A}name")  # the outlet, on the feed
+    # the authors an Atom entry names are the RSS item's dc:creators, and JSON's
+    atom_authors = {e.findtext(A + "id"): [a.findtext(A + "name")
+                                           for a in e.findall(A + "author")]
+                    for e in root.findall(A + "entry")}
+    rss_authors = {i.findtext("guid"): [c.text for c in i.findall(DC + "creator")]
+                   for i in etree.fromstring(rss).iter("item")}
+    doc = json.loads((public / f"{kind}.json").read_text(encoding="utf-8"))
+    json_authors = {i["id"]: [a["name"] for a in i.get("authors", [])] for i in doc["items"]}
+    assert atom_authors == rss_authors == json_authors
+    assert doc["authors"] == [{"name": root.findtext(f"{A}author/{A}name")}]
+
+
+def test_authors_of_items_and_of_the_feed(site: tuple[FeedHTTPServer, Path]) -> None:
+    _, public = site
+    rss = etree.fromstring((public / "dw-live.rss").read_bytes())
+    creators = [c.text for c in rss.iter(DC + "creator")]
+    assert creators[0] == "127.0.0.1" and "Anna Beispiel" in creators  # channel; a post
+    profile = etree.fromstring((public / "profile.atom").read_bytes())
+    assert profile.findtext(f"{A}author/{A}name") == "Ticker-Redaktion"  # config author:
+
+
+def test_the_rules_catch_what_the_validator_reported(site: tuple[FeedHTTPServer, Path]) -> None:
+    """Yesterday's Atom of an article day: no author anywhere, and edited sections sharing
+    one `updated`; RSS with an author that is a name."""
+    server, public = site
+    data = (public / "live.atom").read_text(encoding="utf-8")
+    data = re.sub(r"\n  <author>.*?</author>", "", data, count=1, flags=re.S)
+    times = re.findall(r"    <updated>([^<]*)</updated>", data)
+    data = data.replace(times[1], times[0])
+    problems = atom_problems(data.encode(), server.url + "live.atom")
+    assert len([p for p in problems if p.endswith("missing entry element author")]) == 5
+    assert [p for p in problems if "two entries with updated" in p]
+    rss = (public / "live.rss").read_text(encoding="utf-8").replace(
+        "<language>", "<managingEditor>DW</managingEditor><language>")
+    assert rss_problems(rss.encode(), server.url + "live.rss") == [
+        "<managingEditor> without an e-mail address"]
+
+
+def test_distinct_updated_keeps_the_feed_order(site: tuple[FeedHTTPServer, Path]) -> None:
+    _, public = site
+    for kind in KINDS:
+        entries = etree.fromstring((public / f"{kind}.atom").read_bytes()).findall(A + "entry")
+        stamps = [datetime.fromisoformat(e.findtext(A + "updated")) for e in entries]
+        assert len(set(stamps)) == len(stamps), kind
+        published = [datetime.fromisoformat(e.findtext(A + "published")) for e in entries]
+        assert published == sorted(published, reverse=True), kind
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_atom_common_rules(site: tuple[FeedHTTPServer, Path], kind: str) -> None:
+    server, public = site
+    root = etree.fromstring((public / f"{kind}.atom").read_bytes())
     for name in ("id", "title", "updated"):
         assert root.findtext(A + name), name
     links = root.findall(A + "link")
     assert [link.get("href") for link in links if link.get("rel") == "self"] == [
-        server.url + "live.atom"]  # the self link is the URL it is served at
+        server.url + f"{kind}.atom"]  # the self link is the URL it is served at
     alternates = [(link.get("type"), link.get("hreflang")) for link in links
                   if link.get("rel", "alternate") == "alternate"]
     assert len(alternates) == len(set(alternates))
     now = datetime.now(UTC)
-    times = []
     for entry in root.findall(A + "entry"):
         for name in ("id", "title", "updated"):
             assert entry.findtext(A + name), name
@@ -94,20 +211,25 @@ def test_atom_common_rules(site: tuple[FeedHTTPServer, Path]) -> None:
         content = entry.find(A + "content")
         assert content.get("type") == "html"
         _absolute_urls(content.text)
-        times.append(entry.findtext(A + "published"))
-    assert len(times) == len(set(times))  # distinct entry times
     assert RFC3339.match(root.findtext(A + "updated"))
 
 
-def test_rss_common_rules(site: tuple[FeedHTTPServer, Path]) -> None:
+def test_article_day_entry_times_are_distinct(site: tuple[FeedHTTPServer, Path]) -> None:
+    _, public = site
+    root = etree.fromstring((public / "live.atom").read_bytes())
+    times = [e.findtext(A + "published") for e in root.findall(A + "entry")]
+    assert len(times) == len(set(times))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_rss_common_rules(site: tuple[FeedHTTPServer, Path], kind: str) -> None:
     server, public = site
-    channel = etree.fromstring((public / "live.rss").read_bytes()).find("channel")
+    channel = etree.fromstring((public / f"{kind}.rss").read_bytes()).find("channel")
     for name in ("title", "link", "description"):
         assert channel.findtext(name), name
     self_links = [x.get("href") for x in channel.findall(A + "link") if x.get("rel") == "self"]
-    assert self_links == [server.url + "live.rss"]
+    assert self_links == [server.url + f"{kind}.rss"]
     parsedate_to_datetime(channel.findtext("lastBuildDate"))
-    dates = []
     for item in channel.findall("item"):
         assert item.findtext("title") and item.findtext("link")
         guid = item.find("guid")
@@ -115,18 +237,40 @@ def test_rss_common_rules(site: tuple[FeedHTTPServer, Path]) -> None:
         when = parsedate_to_datetime(item.findtext("pubDate"))  # RFC 822 with a zone
         assert when.tzinfo is not None and when <= datetime.now(UTC)
         _absolute_urls(item.findtext("description"))
-        dates.append(when)
-    assert len(dates) == len(set(dates))
 
 
-def test_json_feed_rules(site: tuple[FeedHTTPServer, Path]) -> None:
+@pytest.mark.parametrize("kind", KINDS)
+def test_json_feed_rules(site: tuple[FeedHTTPServer, Path], kind: str) -> None:
     server, public = site
-    doc = json.loads((public / "live.json").read_text(encoding="utf-8"))
-    assert doc["feed_url"] == server.url + "live.json"
+    doc = json.loads((public / f"{kind}.json").read_text(encoding="utf-8"))
+    assert doc["feed_url"] == server.url + f"{kind}.json"
     for item in doc["items"]:
         assert RFC3339.match(item["date_published"]) and RFC3339.match(item["date_modified"])
         _absolute_urls(item["content_html"])
     assert len({i["id"] for i in doc["items"]}) == len(doc["items"])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_w3c_validator_itself_when_given(site: tuple[FeedHTTPServer, Path],
+                                             kind: str) -> None:
+    """FEEDVALIDATOR=<a checkout of github.com/w3c/feedvalidator's src/>: its own verdict
+    on every feed, served over HTTP like the public service fetches them."""
+    source = os.environ.get("FEEDVALIDATOR")
+    if not source:
+        pytest.skip("set FEEDVALIDATOR to w3c/feedvalidator's src/ to run it")
+    server, _ = site
+    script = ("import sys, urllib.request; sys.path.insert(0, sys.argv[1])\n"
+              "import feedvalidator\n"
+              "from feedvalidator import compatibility\n"
+              "from feedvalidator.formatter.text_plain import Formatter\n"
+              "events = feedvalidator.validateURL(sys.argv[2], firstOccurrenceOnly=0)\n"
+              "print('\\n'.join(Formatter(compatibility.AA(events['loggedEvents']))))\n")
+    python = os.environ.get("FEEDVALIDATOR_PYTHON", sys.executable)
+    for fmt in ("atom", "rss"):
+        result = subprocess.run([python, "-c", script, source, f"{server.url}{kind}.{fmt}"],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert result.stdout.strip() == "", result.stdout
 
 
 def test_feedparser_over_http_with_etag_and_last_modified(
