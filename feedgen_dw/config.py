@@ -14,7 +14,7 @@ import yaml
 from feedgen_dw import DEFAULT_USER_AGENT
 from feedgen_dw.errors import ConfigError
 from feedgen_dw.extract.custom import Profile
-from feedgen_dw.model import EditPolicy
+from feedgen_dw.model import EditPolicy, RemovePolicy
 
 FEED_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
@@ -33,7 +33,7 @@ PROFILE_KEYS = {"entries", "split", "title", "title_strip", "time", "time_format
                 "timezone", "drop"}
 BUILTIN_PROFILES = Path(__file__).parent / "profiles"
 FEED_KEYS = {
-    "url", "follow", "match", "site", "title", "interval", "max_items", "on_edit",
+    "url", "follow", "match", "site", "title", "interval", "max_items", "on_edit", "on_remove",
 } | SETTING_KEYS
 
 T = TypeVar("T")
@@ -66,6 +66,7 @@ class FeedConfig:
     interval: float = 300.0  # seconds
     max_items: int = 100
     on_edit: EditPolicy = EditPolicy.UPDATE
+    on_remove: RemovePolicy = RemovePolicy.KEEP
     settings: Settings = field(default_factory=Settings)
     follow: bool = False  # `url` is an index (topic page or feed) of the articles to poll
     match: str | None = None  # regex on the index's titles
@@ -296,6 +297,10 @@ def _feed(name: object, data: object, defaults: Settings,
     except ValueError:
         choices = ", ".join(p.value for p in EditPolicy)
         raise ConfigError(f"{where}.on_edit: expected one of {choices}, got {on_edit!r}") from None
+    on_remove = _optional(data, "on_remove", "keep", str)
+    if on_remove not in set(RemovePolicy):
+        choices = ", ".join(RemovePolicy)
+        raise ConfigError(f"{where}.on_remove: expected one of {choices}, got {on_remove!r}")
     return FeedConfig(
         name=name,
         url=check_url(data["url"], f"{where}.url") if "url" in data else check_url(
@@ -307,6 +312,7 @@ def _feed(name: object, data: object, defaults: Settings,
         ),
         max_items=max_items,
         on_edit=policy,
+        on_remove=RemovePolicy(on_remove),
         settings=_settings(data, defaults, f"{where}."),
         follow="follow" in data,
         match=match,

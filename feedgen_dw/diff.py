@@ -15,9 +15,18 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from urllib.parse import quote
 
+from feedgen_dw.announce import ANNOUNCE_HASH, REMOVED_NOTE, added_html
 from feedgen_dw.errors import ExtractError
 from feedgen_dw.extract.html import content_hash
-from feedgen_dw.model import Article, ArticleState, DiffResult, EditPolicy, Section, SectionState
+from feedgen_dw.model import (
+    Article,
+    ArticleState,
+    DiffResult,
+    EditPolicy,
+    RemovePolicy,
+    Section,
+    SectionState,
+)
 
 MATCH_THRESHOLD = 0.5  # share of the shorter body's 3-grams found in the other body
 LAYOUT_GUARD_MIN = 4  # below this many known sections, a shrinking page is believable
@@ -164,16 +173,34 @@ def _edited(
     return replace(seen, title=section.headline, html=section.html, link=link, updated=now)
 
 
+def _note(parent: SectionState, notes: list[SectionState], ids: tuple[str, str, str],
+          title: str, html: str, when: datetime) -> SectionState:
+    """A short item about `parent` (what an edit added, or its removal): the parent's id
+    with /u1, /u2, ... in the order they were emitted. Kept with the sections, but marked
+    (ANNOUNCE_HASH) so it is never matched against the page."""
+    n = 1 + sum(1 for s in notes if s.key.startswith(f"{parent.key}/u"))
+    key = f"{parent.key}/u{n}"
+    return SectionState(
+        key=key, item_id=f"{_item_id(*ids, parent.key, 0)}/u{n}", title=title, html=html,
+        link=parent.link, published=when, updated=when, seen_headline="", seen_text="",
+        content_hash=ANNOUNCE_HASH, position=-1, authors=parent.authors,
+    )
+
+
 def diff_article(
     prev: ArticleState | None, article: Article, now: datetime,
-    policy: EditPolicy = EditPolicy.UPDATE,
+    policy: EditPolicy = EditPolicy.UPDATE, on_remove: RemovePolicy = RemovePolicy.KEEP,
 ) -> DiffResult:
     """Decide what is new, changed, removed and revived; return the state to store."""
     now = now.replace(microsecond=0)
     tag_date = prev.tag_date if prev else now.date().isoformat()
     host = prev.host if prev else article.host
     ids = (host, tag_date, article.article_id)
-    old = prev.sections if prev else ()
+    kept = prev.sections if prev else ()
+    # items emitted for edits and removals are not sections of the page
+    notes = [s for s in kept if s.content_hash == ANNOUNCE_HASH]
+    old = tuple(s for s in kept if s.content_hash != ANNOUNCE_HASH)
+    announced: list[str] = []
     pairs = match_sections(article.sections, old)
     live_before = [s for s in old if s.removed_at is None]
     found = sum(1 for j in pairs.values() if old[j].removed_at is None)
@@ -183,7 +210,7 @@ def diff_article(
             "(layout change?)"
         )
 
-    used = {s.key for s in old}
+    used = {s.key for s in kept}
     result: list[SectionState] = []
     new_keys, changed, revived = [], [], []
     matched_old: set[int] = set(pairs.values())
@@ -204,6 +231,14 @@ def diff_article(
                 edited = _edited(state, section, digest, link, when, policy, ids)
                 if (edited.title, edited.html) != (state.title, state.html):
                     changed.append(state.key)
+                added = added_html(state.html, edited.html) if (
+                    policy is EditPolicy.ANNOUNCE) else ""
+                if added:
+                    # on top of this poll's new items, in page order, at distinct times
+                    notes.append(_note(edited, notes, ids, f"Update: {edited.title}", added,
+                                       now - timedelta(seconds=fresh_rank)))
+                    fresh_rank += 1
+                    announced.append(notes[-1].key)
                 state = edited
             elif policy is not EditPolicy.IGNORE and state.link != link:
                 state = replace(state, link=link)  # the slug moved; the content did not
@@ -229,9 +264,15 @@ def diff_article(
         if state.removed_at is None:
             removed.append(state.key)
             state = replace(state, removed_at=now, position=-1)
+            if on_remove is RemovePolicy.NOTE:
+                notes.append(_note(state, notes, ids, f"Removed: {state.title}", REMOVED_NOTE,
+                                   now - timedelta(seconds=fresh_rank)))
+                fresh_rank += 1
+                announced.append(notes[-1].key)
         result.append(state)
+    result += notes
 
-    touched = bool(new_keys or changed or removed or revived)
+    touched = bool(new_keys or changed or removed or revived or announced)
     next_state = ArticleState(
         article_id=article.article_id, host=host, url=article.url, title=article.title,
         feed_title=article.feed_title, language=article.language, tag_date=tag_date,
@@ -241,5 +282,5 @@ def diff_article(
     )
     return DiffResult(
         state=next_state, new=tuple(new_keys), changed=tuple(changed),
-        removed=tuple(removed), revived=tuple(revived),
+        removed=tuple(removed), revived=tuple(revived), announced=tuple(announced),
     )

@@ -13,6 +13,15 @@ class EditPolicy(StrEnum):
     UPDATE = "update"  # same id; title, content and `updated` follow the page
     IGNORE = "ignore"  # the item keeps what it first showed
     REPUBLISH = "republish"  # a new id, so readers show the edited section again
+    # as update, and an edit that adds text also emits a short new item of what it added
+    ANNOUNCE = "announce"
+
+
+class RemovePolicy(StrEnum):
+    """What a section that disappears from the page does."""
+
+    KEEP = "keep"  # its item stays as it was; nothing new is emitted
+    NOTE = "note"  # also a short new item saying that it was removed
 
 
 @dataclass(frozen=True)
@@ -93,11 +102,12 @@ class DiffResult:
     changed: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     revived: tuple[str, ...] = ()
+    announced: tuple[str, ...] = ()  # keys of the items emitted for edits and removals
 
     @property
     def feed_changed(self) -> bool:
         """True when anything that the feed files show may differ."""
-        return bool(self.new or self.changed or self.revived)
+        return bool(self.new or self.changed or self.revived or self.announced)
 
 
 @dataclass(frozen=True)

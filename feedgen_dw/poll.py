@@ -140,7 +140,7 @@ def _diff(feed: FeedConfig, store: Store, page: FetchResult, now: datetime,
     else:
         prev = store.load_article(feed.name, article.article_id)
     try:
-        diff = diff_article(prev, article, now, feed.on_edit)
+        diff = diff_article(prev, article, now, feed.on_edit, feed.on_remove)
     except ExtractError as exc:
         raise ExtractError(f"{page.url}: {exc}") from None
     return prev, diff, diff.state != prev or prev is None
