@@ -17,6 +17,7 @@ body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding
 color:#1d1d1f}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.4rem .6rem;
 border-bottom:1px solid #ddd;vertical-align:top}.error{color:#b00020}small{color:#666}
+ul.newest{margin:.3rem 0 0;padding-left:1rem;font-size:14px}ul.newest time{color:#666}
 """
 
 
@@ -29,6 +30,7 @@ class FeedSummary:
     link: str | None  # the article
     status: FeedStatus
     items: int
+    newest: tuple[tuple[str, datetime], ...] = ()  # (title, published), newest first
 
 
 def _time(value: datetime | None) -> str:
@@ -43,9 +45,14 @@ def render_index(feeds: Sequence[FeedSummary], base_url: str) -> bytes:
         for fmt, label in (("atom", "Atom"), ("rss", "RSS"), ("json", "JSON Feed")):
             links += [E.A(label, href=f"{base_url}{feed.name}.{fmt}"), " "]
         title_cell = E.TD(E.STRONG(feed.title), E.BR(), E.SMALL(feed.name))
-        if feed.link:
-            title_cell.append(E.BR())
-            title_cell.append(E.A("article", href=feed.link))
+        if feed.link:  # an article was read, so the feed's files and its page exist
+            title_cell.extend([E.BR(), E.A("read in the browser",
+                                           href=f"{base_url}{feed.name}.html"),
+                               E.SMALL(" · "), E.A("article", href=feed.link)])
+        if feed.newest:
+            title_cell.append(E.UL(*(
+                E.LI(E.TIME(_time(when), datetime=when.isoformat()), " ", title or "…")
+                for title, when in feed.newest), E.CLASS("newest")))
         error = feed.status.last_error
         rows.append(E.TR(
             title_cell,

@@ -23,6 +23,7 @@ from feedgen_dw.pages import FeedSummary, render_index, render_opml
 from feedgen_dw.push import ping_hub
 from feedgen_dw.render import FORMATS, STYLESHEET, feed_url, render_feed
 from feedgen_dw.store import Store
+from feedgen_dw.view import render_view, view_file
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +79,14 @@ def write_feed_files(feed: FeedConfig, store: Store, output: Output) -> list[str
     if meta is None:
         store.mark_rendered(feed.name)
         return []
-    documents, fresh = render_feed(meta, store.items(feed.name, feed.max_items))
+    items = store.items(feed.name, feed.max_items)
+    documents, fresh = render_feed(meta, items)
     written = []
     for fmt, path in feed_paths(output, feed.name).items():
         if write_if_changed(path, documents[fmt]):
             written.append(str(path))
+    # the page a browser is shown for the feed's URLs; not a feed: no hub ping for it
+    write_if_changed(output.directory / view_file(feed.name), render_view(meta, items))
     store.mark_rendered(feed.name, fresh)
     if written and output.hub:
         ping_hub(output.hub, [feed_url(meta, fmt) for fmt in FORMATS])
@@ -101,6 +105,7 @@ def write_site(feeds: Sequence[FeedConfig], store: Store, output: Output) -> Non
             link=link,
             status=statuses.get(feed.name, FeedStatus(name=feed.name)),
             items=min(count, feed.max_items),
+            newest=tuple((i.title, i.published) for i in store.items(feed.name, 3)),
         ))
     write_if_changed(output.directory / "index.html", render_index(summaries, output.base_url))
     write_if_changed(output.directory / STYLESHEET, STYLESHEET_BYTES)
@@ -218,7 +223,8 @@ def poll_feed(
             state_changed = _poll_followed(feed, store, fetcher, now, result)
         else:
             state_changed = _poll_one(feed, store, fetcher, status, now, result)
-        files_missing = any(not p.exists() for p in feed_paths(output, feed.name).values())
+        files_missing = any(not p.exists() for p in (
+            *feed_paths(output, feed.name).values(), output.directory / view_file(feed.name)))
         if state_changed or files_missing or status.failures or status.render_pending:
             result.written = write_feed_files(feed, store, output)
         result.ok = True

@@ -70,6 +70,43 @@ def resolve_request_path(root: Path, raw_path: str) -> Path | None:
     return resolved
 
 
+FEED_SUFFIXES = (".atom", ".rss", ".json")
+FEED_MEDIA = ("atom+xml", "rss+xml", "feed+json", "application/json")
+
+
+def wants_page(accept: str | None) -> bool:
+    """True for a browser opening a feed's URL: it accepts text/html and names no feed
+    type (readers send those, or */*, or nothing)."""
+    html = False
+    for part in (accept or "").lower().split(","):
+        media, _, params = part.strip().partition(";")
+        if any(kind in media for kind in FEED_MEDIA):
+            return False
+        if media.strip() == "text/html" and not _q_zero(params):
+            html = True
+    return html
+
+
+def _q_zero(params: str) -> bool:
+    """True when media-type parameters say q=0 (not acceptable)."""
+    for param in params.split(";"):
+        key, _, value = param.strip().partition("=")
+        if key.strip() == "q":
+            try:
+                return float(value) == 0
+            except ValueError:
+                return False
+    return False
+
+
+def feed_page(root: Path, path: Path, accept: str | None) -> Path | None:
+    """The page (view.py) a browser asking for the feed at `path` is shown instead, when
+    one is written beside it."""
+    if path.suffix not in FEED_SUFFIXES or not wants_page(accept):
+        return None
+    return resolve_request_path(root, f"/{path.stem}.html")
+
+
 def _etag_matches(header: str, etag: str) -> bool:
     if header.strip() == "*":
         return True
@@ -121,6 +158,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path is None:
             self._plain(404, "not found", body=body)
             return
+        path = feed_page(self.server.root, path, self.headers.get("Accept")) or path
         try:
             data = path.read_bytes()
             mtime = path.stat().st_mtime

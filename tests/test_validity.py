@@ -322,3 +322,14 @@ def test_atom_passes_the_rfc_4287_relax_ng_schema(
     broken.write_text(re.sub(r"<id>tag:[^<]*</id>", "", data, count=1), encoding="utf-8")
     refused = _jing(broken)
     assert refused.returncode != 0 and 'missing required element "id"' in refused.stdout
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_feedparser_reads_every_kind(site: tuple[FeedHTTPServer, Path], kind: str) -> None:
+    server, _ = site
+    parsed = {fmt: feedparser.parse(f"{server.url}{kind}.{fmt}") for fmt in ("atom", "rss")}
+    doc = requests.get(f"{server.url}{kind}.json", timeout=5).json()
+    for fmt, feed in parsed.items():
+        assert feed.bozo == 0 and feed.status == 200, (fmt, feed.get("bozo_exception"))
+        assert [e.id for e in feed.entries] == [i["id"] for i in doc["items"]], fmt
+        assert [e.title for e in feed.entries] == [i["title"] for i in doc["items"]], fmt
