@@ -65,7 +65,7 @@ class FeedConfig:
     title: str | None = None
     interval: float = 300.0  # seconds
     max_items: int = 100
-    on_edit: EditPolicy = EditPolicy.UPDATE
+    on_edit: EditPolicy = EditPolicy.ANNOUNCE
     on_remove: RemovePolicy = RemovePolicy.KEEP
     settings: Settings = field(default_factory=Settings)
     follow: bool = False  # `url` is an index (topic page or feed) of the articles to poll
@@ -291,7 +291,7 @@ def _feed(name: object, data: object, defaults: Settings,
     )
     if max_items < 1:
         raise ConfigError(f"{where}.max_items: must be at least 1, got {max_items}")
-    on_edit = _optional(data, "on_edit", "update", str)
+    on_edit = _optional(data, "on_edit", "announce", str)
     try:
         policy = EditPolicy(on_edit)
     except ValueError:

@@ -41,7 +41,7 @@ def test_defaults_and_relative_paths(tmp_path: Path) -> None:
     assert config.output_dir == tmp_path / "public"
     feed = config.feed("x")
     assert (feed.site, feed.title, feed.max_items, feed.on_edit) == (
-        "dw", None, 100, EditPolicy.UPDATE)
+        "dw", None, 100, EditPolicy.ANNOUNCE)
 
 
 @pytest.mark.parametrize(

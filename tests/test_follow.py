@@ -12,6 +12,7 @@ import pytest
 from feedgen_dw.config import FeedConfig, Settings
 from feedgen_dw.demo import FIRST, SECOND, THIRD
 from feedgen_dw.fetch import Fetcher
+from feedgen_dw.model import EditPolicy
 from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed
 from feedgen_dw.replay import DemoPage, DemoSection, ReplayServer
 from feedgen_dw.store import SQLiteStore
@@ -44,7 +45,8 @@ def test_two_days_into_one_feed(server: ReplayServer, tmp_path: Path,
     store, fetcher = SQLiteStore(tmp_path / "s.sqlite3"), Fetcher()
     output = Output(tmp_path / "public", "http://127.0.0.1:8080/")
     feed = FeedConfig(name="ukraine", url=server.base_url + TOPIC, follow=True,
-                      match="^Ukraine aktuell", settings=Settings(stop_after=24 * 3600))
+                      match="^Ukraine aktuell", settings=Settings(stop_after=24 * 3600),
+                      on_edit=EditPolicy.UPDATE)
     day1 = datetime(2026, 11, 24, 8, tzinfo=UTC)
 
     def poll(when: datetime) -> list[str]:

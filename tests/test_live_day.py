@@ -12,6 +12,7 @@ import pytest
 from feedgen_dw.config import FeedConfig
 from feedgen_dw.demo import LIVE_DAY
 from feedgen_dw.fetch import Fetcher
+from feedgen_dw.model import EditPolicy
 from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed
 from feedgen_dw.replay import ReplayServer
 from feedgen_dw.store import SQLiteStore
@@ -105,7 +106,8 @@ def test_live_day_through_poll_feed(server: ReplayServer, tmp_path: Path) -> Non
     store = SQLiteStore(tmp_path / "state.sqlite3")
     fetcher = Fetcher()
     output = Output(tmp_path / "public", "http://127.0.0.1:8080/")
-    feed = FeedConfig(name="live", url=server.base_url + LIVE_DAY[0][1].path)
+    feed = FeedConfig(name="live", url=server.base_url + LIVE_DAY[0][1].path,
+                      on_edit=EditPolicy.UPDATE)
 
     def poll(when: object) -> None:
         result = poll_feed(feed, store, fetcher, output, clock=fixed_clock(when))  # type: ignore[arg-type]
@@ -122,7 +124,8 @@ def test_live_day_through_poll_feed(server: ReplayServer, tmp_path: Path) -> Non
 
 
 def test_live_day_through_the_cli(server: ReplayServer, tmp_path: Path) -> None:
-    config = write_config(tmp_path, server.base_url + LIVE_DAY[0][1].path, title="Live")
+    config = write_config(tmp_path, server.base_url + LIVE_DAY[0][1].path, title="Live",
+                          on_edit="update")
     paths = {fmt: tmp_path / "public" / f"live.{fmt}" for fmt in ("atom", "rss")}
 
     def poll(when: object) -> None:
@@ -139,7 +142,6 @@ def test_live_day_through_the_cli(server: ReplayServer, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("policy", ["ignore", "republish"])
 def test_edit_policies(server: ReplayServer, tmp_path: Path, policy: str) -> None:
-    from feedgen_dw.model import EditPolicy
 
     store = SQLiteStore(tmp_path / "s.sqlite3")
     fetcher = Fetcher()

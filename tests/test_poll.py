@@ -8,6 +8,7 @@ import pytest
 from feedgen_dw.config import FeedConfig
 from feedgen_dw.demo import FIRST, THIRD
 from feedgen_dw.fetch import Fetcher
+from feedgen_dw.model import EditPolicy
 from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed
 from feedgen_dw.replay import ReplayServer, render_page
 from feedgen_dw.store import SQLiteStore
@@ -34,7 +35,7 @@ def test_failed_polls_lose_nothing_and_the_next_good_poll_continues(
     server: ReplayServer, env  # type: ignore[no-untyped-def]
 ) -> None:
     store, fetcher, output = env
-    feed = FeedConfig(name="f", url=server.publish(FIRST))
+    feed = FeedConfig(name="f", url=server.publish(FIRST), on_edit=EditPolicy.UPDATE)
     assert poll_feed(feed, store, fetcher, output, fixed_clock(T0)).ok
     files, state = _files(output), store.load_article("f", "a-70000001")
     faults = [

@@ -48,7 +48,8 @@ def test_daemon_serves_polls_reloads_and_stops_cleanly(
     port = _free_port()
     base = f"http://127.0.0.1:{port}/"
     config = tmp_path / "config.yaml"
-    feed_a = f"  a:\n    url: {server.publish(FIRST)}\n    interval: 1s\n    jitter: 0\n"
+    feed_a = (f"  a:\n    url: {server.publish(FIRST)}\n    interval: 1s\n    jitter: 0\n"
+              "    on_edit: update\n")  # the five sections, edits in place
     config.write_text(f"base_url: {base}\nfeeds:\n{feed_a}", encoding="utf-8")
     proc = subprocess.Popen(
         [sys.executable, "-m", "feedgen_dw", "daemon", "--config", str(config), "--serve",
