@@ -126,3 +126,43 @@ def test_a_browser_opening_a_feed_url_gets_the_page(tmp_path: Path) -> None:
         assert fallback.headers["Content-Type"] == "application/xml; charset=utf-8"
     finally:
         server.stop()
+
+
+def test_sanitized_content_goes_in_as_it_is_and_anything_else_through_the_allow_list() -> None:
+    from feedgen_dw.extract.html import sanitize
+    from feedgen_dw.view import _passes
+
+    raw = ('<div><p class="x" style="color:red">Text <a href="/rel?utm_source=x">rel</a> '
+           '<b onclick="x()">b</b></p><script>x()</script><figure><img src="a.jpg" alt="A">'
+           "<figcaption>F &amp; G</figcaption></figure><ul><li>1 &lt; 2</li></ul></div>")
+    clean = sanitize(html.fragments_fromstring(raw), "https://www.dw.com/de/x/a-1")
+    assert _passes(clean)
+    assert clean in render_view(META, [replace(ITEMS[0], html=clean)]).decode()
+    for bad in ('<p onclick="x()">t</p>', "<p>a < b</p>", '<a href="javascript:x()">t</a>',
+                "<!-- c --><p>t</p>", "<p style='x'>t</p>", "<svg></svg>", '<img src="x">'):
+        assert not _passes(bad), bad
+
+
+def test_the_index_lists_the_newest_three_titles_with_times_and_the_last_error() -> None:
+    from feedgen_dw.model import FeedStatus
+    from feedgen_dw.pages import FeedSummary, render_index
+
+    newest = ((HOSTILE.title, T0), ("Zwei", T0 - timedelta(hours=1)),
+              ("Drei", T0 - timedelta(hours=2)))
+    feeds = [FeedSummary(name="live", title="Live <i>", link="https://www.dw.com/de/s/a-1",
+                         status=FeedStatus(name="live", last_success=T0,
+                                           last_error="HTTP 503 <b>down</b>"),
+                         items=7, newest=newest),
+             FeedSummary(name="new", title="New", link=None,
+                         status=FeedStatus(name="new"), items=0)]
+    doc = html.fromstring(render_index(feeds, "http://127.0.0.1:8080/"))
+    assert not doc.xpath("//script")
+    live, new = doc.xpath("//tbody/tr")
+    assert [" ".join(li.text_content().split()) for li in live.xpath(".//ul/li")] == [
+        f"2026-11-24 05:00 UTC {HOSTILE.title}", "2026-11-24 04:00 UTC Zwei",
+        "2026-11-24 03:00 UTC Drei"]
+    assert live.xpath("string(td[4])") == "HTTP 503 <b>down</b>"  # as text
+    assert live.xpath("string(td[1]/strong)") == "Live <i>"
+    assert "http://127.0.0.1:8080/live.html" in live.xpath(".//a/@href")
+    assert new.xpath(".//ul") == [] and "http://127.0.0.1:8080/new.html" not in new.xpath(
+        ".//a/@href")  # no page before the first poll
