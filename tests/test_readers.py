@@ -81,6 +81,11 @@ class Day:
         self.replay.publish(page, noise)
         assert poll_feed(self.feed, self.store, self.fetcher, self.output, fixed_clock(when)).ok
         write_site([self.feed], self.store, self.output)
+        # files dated by the poll's clock, as when polls are minutes apart: polls a few ms
+        # apart give one Last-Modified second to two versions, and curl (newsboat) drops
+        # a 200 whose Last-Modified is not newer than its If-Modified-Since
+        for path in self.public.iterdir():
+            os.utime(path, (when.timestamp(), when.timestamp()))
 
     def close(self) -> None:
         self.store.close()
