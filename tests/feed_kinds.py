@@ -19,9 +19,11 @@ from feedgen_dw.replay import DemoPage, ReplayServer
 from feedgen_dw.replay_live import DemoLiveBlog, DemoPost, render_live_page
 from feedgen_dw.store import SQLiteStore
 from tests.test_follow import DAY2, TOPIC
+from tests.test_generic import fixture
+from tests.test_generic_live import noisy, without_newest
 
 T0 = datetime(2026, 11, 24, 5, tzinfo=UTC)
-KINDS = ("live", "dw-live", "followed", "liveblog", "profile")
+KINDS = ("live", "dw-live", "followed", "liveblog", "profile", "generic")
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 
 P1 = DemoPost(1001, "Kiew meldet Drohnenangriffe", ("Über Nacht wurden 40 Drohnen abgefangen.",),
@@ -91,6 +93,8 @@ def build_kinds(folder: Path, base_url: str,
         "profile": FeedConfig(name="profile", url=base + "/ticker", site="ticker",
                               profile=PROFILE, on_edit=policy,
                               settings=Settings(author="Ticker-Redaktion")),
+        "generic": FeedConfig(name="generic", url=base + "/generic", site="auto",
+                              on_edit=policy),
     }
 
     def poll(name: str, when: datetime) -> None:
@@ -126,6 +130,10 @@ def build_kinds(folder: Path, base_url: str,
         replay.set("/ticker", 200, _ticker(base, [("10:31", "Zweite Meldung"),
                                                   ("10:31", "Erste Meldung")]), HTML)
         poll("profile", T0 + timedelta(hours=6))
+        page = fixture("heading_times_de.html")
+        for hour, html_page in ((7, without_newest(noisy(page, [0]))), (8, noisy(page, [1]))):
+            replay.set("/generic", 200, html_page.encode(), HTML)
+            poll("generic", T0 + timedelta(hours=hour))
         write_site(list(feeds.values()), store, output)
     finally:
         store.close()
