@@ -26,6 +26,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from html import escape
 from typing import Any
 
 from feedgen import version as feedgen_version
@@ -106,8 +107,9 @@ def _fill_entry(fe: FeedEntry, item: FeedItem) -> None:
     fe.guid(item.item_id, permalink=False)
     fe.title(item.title or "…")
     fe.link(href=item.link, rel="alternate", type="text/html")
-    if item.html:
-        fe.content(item.html, type="html")
+    # an entry without content or summary is a validator warning; a title-only update
+    # shows its title as its content
+    fe.content(item.html or f"<p>{escape(item.title or '…')}</p>", type="html")
     fe.published(item.published)
     fe.updated(item.updated)
     for name in item.authors:

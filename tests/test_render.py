@@ -140,3 +140,9 @@ def test_tied_updated_times_become_distinct_in_feed_order() -> None:
         i.published.isoformat() for i in ITEMS]
     assert atom.findtext(f"{ATOM}updated") == times[0]
     assert render(META, ITEMS) == render(META, ITEMS)  # and still no clock
+
+
+def test_an_item_without_content_shows_its_title_as_content() -> None:
+    docs = render(META, [replace(ITEMS[0], html="", title="Nur <ein> Titel")])
+    entry = etree.fromstring(docs["atom"]).find(f"{ATOM}entry")
+    assert entry.findtext(f"{ATOM}content") == "<p>Nur &lt;ein&gt; Titel</p>"

@@ -58,8 +58,9 @@ def _absolute_urls(fragment: str) -> None:
 def atom_problems(data: bytes, self_url: str) -> list[str]:
     """What the W3C feed validator reports on an Atom feed of ours, as its rules read:
     required elements, an author on the feed (before the entries) or on every entry
-    (MissingElement author), one `updated` per entry (DuplicateUpdated), unique ids,
-    RFC 3339 dates, the self link at the document's location."""
+    (MissingElement author), one `updated` per entry (DuplicateUpdated), content or a
+    summary in every entry (MissingTextualContent), unique ids, RFC 3339 dates, the self
+    link at the document's location."""
     root = etree.fromstring(data)
     problems = [f"feed: missing {n}" for n in ("id", "title", "updated")
                 if not root.findtext(A + n)]
@@ -78,6 +79,8 @@ def atom_problems(data: bytes, self_url: str) -> list[str]:
                      if not child.findtext(A + n)]
         if not feed_author and not child.findtext(f"{A}author/{A}name"):
             problems.append(f"{entry_id}: missing entry element author")
+        if not child.findtext(A + "content") and not child.findtext(A + "summary"):
+            problems.append(f"{entry_id}: missing textual content")
         for name in ("updated", "published"):
             value = child.findtext(A + name)
             if value is not None and not RFC3339.match(value):
