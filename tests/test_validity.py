@@ -20,7 +20,13 @@ import pytest
 import requests
 from lxml import etree, html
 
+from feedgen_dw.config import FeedConfig
+from feedgen_dw.fetch import Fetcher
+from feedgen_dw.poll import Output, fixed_clock, poll_feed
+from feedgen_dw.replay import replay_server
 from feedgen_dw.serve import FeedHTTPServer
+from feedgen_dw.store import SQLiteStore
+from tests.conftest import REALPAGES, realpage
 from tests.feed_kinds import KINDS, build_kinds
 
 A = "{http://www.w3.org/2005/Atom}"
@@ -336,3 +342,29 @@ def test_feedparser_reads_every_kind(site: tuple[FeedHTTPServer, Path], kind: st
         assert feed.bozo == 0 and feed.status == 200, (fmt, feed.get("bozo_exception"))
         assert [e.id for e in feed.entries] == [i["id"] for i in doc["items"]], fmt
         assert [e.title for e in feed.entries] == [i["title"] for i in doc["items"]], fmt
+
+
+REAL = sorted(p.relative_to(REALPAGES).as_posix() for p in REALPAGES.glob("*/*.html"))
+
+
+@pytest.mark.parametrize("relative", REAL or ["(none)"])
+def test_feeds_of_the_saved_pages_pass_the_rules(tmp_path: Path, relative: str) -> None:
+    """Every saved publisher page (DW articles, outlets' live blogs), polled once."""
+    if not REAL:
+        pytest.skip(f"real pages not available: {REALPAGES}")
+    body = realpage(relative).encode()
+    site = "dw" if relative.startswith("dw/") else "auto"
+    path = "/de/x/" + relative.split("_")[2] if site == "dw" else "/live"
+    with replay_server() as replay:
+        replay.set(path, 200, body, {"Content-Type": "text/html; charset=utf-8"})
+        store, fetcher = SQLiteStore(tmp_path / "s.sqlite3"), Fetcher()
+        output = Output(tmp_path / "public", "http://127.0.0.1:8080/")
+        feed = FeedConfig(name="real", url=replay.base_url.rstrip("/") + path, site=site)
+        result = poll_feed(feed, store, fetcher, output, fixed_clock(datetime(2026, 11, 24, 8,
+                                                                               tzinfo=UTC)))
+        store.close()
+        fetcher.close()
+    assert result.ok, result.error
+    for fmt, rules in (("atom", atom_problems), ("rss", rss_problems)):
+        data = (output.directory / f"real.{fmt}").read_bytes()
+        assert rules(data, f"http://127.0.0.1:8080/real.{fmt}") == [], fmt
