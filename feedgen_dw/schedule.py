@@ -80,7 +80,8 @@ class Daemon:
     def __init__(self, config_path: Path, serve: tuple[str, int] | None = None,
                  clock: Clock = utc_now, rng: random.Random | None = None) -> None:
         from apscheduler.executors.pool import ThreadPoolExecutor
-        from apscheduler.schedulers.blocking import BlockingScheduler
+
+        from feedgen_dw.waits import Scheduler  # waits survive a faked clock
 
         self.config_path = config_path
         self.config: Config = load_config(config_path)
@@ -92,7 +93,7 @@ class Daemon:
         self._site_dirty = False
         self._busy = 0
         self._idle = threading.Condition()
-        self.scheduler = BlockingScheduler(
+        self.scheduler = Scheduler(
             executors={"default": ThreadPoolExecutor(self.config.settings.workers)},
             timezone="UTC",
         )

@@ -19,6 +19,7 @@ from feedgen_dw.poll import Output, fixed_clock, poll_feed, write_site
 from feedgen_dw.replay import ReplayServer
 from feedgen_dw.serve import FeedHTTPServer
 from feedgen_dw.store import SQLiteStore
+from tests.fsclock import file_system_clock
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 # titles of the new sections of each poll of LIVE_DAY, and how the feed's titles look after
@@ -41,7 +42,8 @@ class Day:
     def __init__(self, folder: Path) -> None:
         self.public = folder / "public"
         self.public.mkdir(parents=True)
-        self.server = FeedHTTPServer(self.public, "127.0.0.1", 0, lambda name: 300).start()
+        self.server = FeedHTTPServer(self.public, "127.0.0.1", 0, lambda name: 300,
+                                     clock=file_system_clock(folder)).start()
         self.replay = ReplayServer().start()
         self.store, self.fetcher = SQLiteStore(folder / "s.sqlite3"), Fetcher()
         self.output = Output(self.public, self.server.url)
