@@ -76,7 +76,13 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
 
 def parse_yaml(text: str) -> Any:
     """The document in `text`; ConfigError for anything a config file should not be."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # reads ahead: a control character fails here
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise ConfigError(f"not valid YAML (line {line}): control character #x{code:02x} "
+                          "in the text") from None
     try:
         node = loader.get_single_node()
         if node is None:
