@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from feedgen_dw.config import load_config
 from feedgen_dw.demo import FIRST
 from feedgen_dw.errors import ConfigError
 from feedgen_dw.replay import ReplayServer
+from tests.test_processes import _free_port, _wait_for
 
 FEED = "feeds:\n  x:\n    url: http://a.example/a-1\n"
 LAUGHS = ('a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
@@ -90,24 +90,6 @@ def test_run_says_so_in_one_line_and_exits_2(tmp_path: Path, what: str) -> None:
     assert "config error" in result.stderr and "Traceback" not in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_sighup_with_each_hostile_config_keeps_the_daemon_and_its_server(
     server: ReplayServer, tmp_path: Path
 ) -> None:
@@ -124,19 +106,19 @@ def test_sighup_with_each_hostile_config_keeps_the_daemon_and_its_server(
                                  str(config), "--serve", "--port", str(port)],
                                 stdout=out, stderr=subprocess.STDOUT)
     try:
-        _wait(lambda: requests.get(base + "a.atom", timeout=5).status_code == 200,
+        _wait_for(lambda: requests.get(base + "a.atom", timeout=5).status_code == 200,
               "the first poll")
         for n, (_, data, _) in enumerate(HOSTILE, start=1):
             config.write_bytes(data)
             proc.send_signal(signal.SIGHUP)
-            _wait(lambda n=n: log.read_text().count("reload status=failed") == n,  # type: ignore[misc]
+            _wait_for(lambda n=n: log.read_text().count("reload status=failed") == n,  # type: ignore[misc]
                   f"reload {n} to fail")
             assert proc.poll() is None, log.read_text()[-2000:]
             assert requests.get(base + "a.atom", timeout=5).status_code == 200
         # a good reload that moves output_dir: the server serves the new folder
         config.write_text(good + "output_dir: elsewhere\n", encoding="utf-8")
         proc.send_signal(signal.SIGHUP)
-        _wait(lambda: requests.get(base + "a.atom", timeout=5).status_code == 200
+        _wait_for(lambda: requests.get(base + "a.atom", timeout=5).status_code == 200
               and (tmp_path / "elsewhere" / "a.atom").exists()
               and "reload status=ok" in log.read_text(), "the moved output_dir")
         (tmp_path / "public" / "a.atom").unlink()
@@ -162,11 +144,11 @@ def test_a_second_daemon_waiting_for_the_lock_does_not_take_the_port(
                              stderr=subprocess.DEVNULL)
     second = None
     try:
-        _wait(lambda: requests.get(f"http://127.0.0.1:{first_port}/", timeout=5).ok,
+        _wait_for(lambda: requests.get(f"http://127.0.0.1:{first_port}/", timeout=5).ok,
               "the first daemon")
         second = subprocess.Popen([*command, str(second_port)], stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True)
-        _wait(lambda: (tmp_path / "state").exists() and second.poll() is None, "the second")
+        _wait_for(lambda: (tmp_path / "state").exists() and second.poll() is None, "the second")
         time.sleep(2)  # it is waiting for the lock by now
         with socket.socket() as probe:  # the port is still free: nothing listens on it
             assert probe.connect_ex(("127.0.0.1", second_port)) != 0
