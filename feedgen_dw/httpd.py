@@ -48,7 +48,11 @@ class _Conn:
 
 
 def _head_end(buffer: bytearray) -> int:
-    """Index just past the blank line that ends a request head, or -1."""
+    """Index just past the blank line that ends a request head, or -1. A first line
+    without a version (HTTP/0.9, garbage) is a head of its own, answered at once."""
+    line_end = buffer.find(b"\n")
+    if line_end >= 0 and len(buffer[:line_end].split()) != 3:
+        return line_end + 1
     for terminator in (b"\r\n\r\n", b"\n\n"):
         at = buffer.find(terminator)
         if at >= 0:

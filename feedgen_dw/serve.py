@@ -141,7 +141,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def parse_request(self) -> bool:
         if len(self.raw_requestline.split()) != 3:  # HTTP/0.9 or garbage
-            self.request_version = self.default_request_version
+            self.command, self.request_version = "", self.default_request_version
+            self.requestline = self.raw_requestline.decode("latin-1").rstrip("\r\n")
             self.close_connection = True
             self._plain(400, "bad request")
             return False
