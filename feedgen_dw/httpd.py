@@ -33,6 +33,7 @@ WRITE_TIMEOUT = 10.0  # seconds a single send may block on a client that does no
 MAX_HEAD = 16 * 1024  # bytes of request line and headers
 MAX_CONNECTIONS = 512  # open client connections (under a 1,024 descriptor limit)
 WORKERS = 8
+SWEEP_EVERY = 0.25  # seconds between looks for timed-out connections
 
 # (socket, request head, client address) -> keep the connection open
 Respond = Callable[[socket.socket, bytes, tuple[str, int]], bool]
@@ -107,6 +108,7 @@ class ConnectionServer:
         self._selector.register(self._wake_read, selectors.EVENT_READ, "wake")
         for worker in self._workers:
             worker.start()
+        swept = time.monotonic()
         try:
             while not self._stopping:
                 for key, _ in self._selector.select(poll_interval):
@@ -116,7 +118,10 @@ class ConnectionServer:
                         self._take_back()
                     else:
                         self._read(key.data)
-                self._sweep(time.monotonic())
+                now = time.monotonic()
+                if now - swept >= SWEEP_EVERY:  # not on every event of a busy server
+                    self._sweep(now)
+                    swept = now
         finally:
             for _ in self._workers:
                 self._jobs.put(None)
