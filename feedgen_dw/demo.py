@@ -16,6 +16,7 @@ from contextlib import nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from feedgen_dw.config import FeedConfig
 from feedgen_dw.fetch import Fetcher
@@ -166,7 +167,7 @@ def serve_demo(target: Path, host: str, port: int) -> int:
             return status
         print(f"\nthe demo is served at {server.url} (the index; the feed in a reader: "
               f"{server.url}dw-ukraine-demo.atom), the article at {replay.base_url}"
-              f"{FOURTH.path}; Ctrl-C stops", flush=True)
+              f"{quote(FOURTH.path)}; Ctrl-C stops", flush=True)
         # SIGTERM stops like Ctrl-C
         signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
         try:
