@@ -1,22 +1,40 @@
-# feedgen-dw: `make run` polls the shipped config once, `make test` runs the tests.
+# feedgen-dw. `make run` runs the daemon on config.yaml and serves the feeds (PORT=8080),
+# `make poll` polls once and exits, `make demo` replays a live day offline and serves it,
+# `make test` runs the tests. Needs Python 3.11 or newer (PYTHON=python3.12 to pick one).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.yaml
+HOST ?= 127.0.0.1
+PORT ?= 8080
 
-.PHONY: install run poll test crash-test bench lint demo clean
+.PHONY: install install-dev run poll test crash-test bench lint demo clean
 
-install: $(VENV)/.installed
+# the tool alone (run, poll, demo); the test and lint tools only for test and lint
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
 
-$(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+# a .venv whose install failed is removed, so the next make builds it afresh
+$(VENV)/.runtime: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "feedgen-dw needs Python 3.11 or newer; '$(PYTHON)' is $$($(PYTHON) -V 2>&1 || echo missing) (try: make $(MAKECMDGOALS) PYTHON=python3.11)" >&2; \
+	  exit 1; }
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV) && \
+	  $(BIN)/pip install --quiet --disable-pip-version-check -e . || { rm -rf $(VENV); \
+	  echo "feedgen-dw: installing into $(VENV) failed (see above); nothing kept" >&2; exit 1; }
 	touch $@
 
-# the main job: the daemon polls every feed of the shipped config and serves the feeds
-# at http://127.0.0.1:8080/ until Ctrl-C
+$(VENV)/.dev: $(VENV)/.runtime
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]' || { \
+	  echo "feedgen-dw: installing the test tools failed (see above); 'make run' still works" >&2; \
+	  exit 1; }
+	touch $@
+
+# the main job: the daemon polls every feed of the config and serves the feeds at
+# http://$(HOST):$(PORT)/ until Ctrl-C
 run: install
-	$(BIN)/feedgen-dw daemon --config $(CONFIG) --serve
+	$(BIN)/feedgen-dw daemon --config $(CONFIG) --serve --host $(HOST) --port $(PORT)
 
 # one poll of every feed, then exit (what cron runs)
 poll: install
@@ -24,27 +42,29 @@ poll: install
 	  echo "feedgen-dw run failed (exit $$status); offline? 'make demo' replays a live day locally" >&2; \
 	  exit $$status; }
 
-test: install
+# a live day of our own replayed through a local server into demo/public, then served
+# with the replayed article at http://$(HOST):$(PORT)/ until Ctrl-C
+demo: install
+	$(BIN)/python -m feedgen_dw.demo demo --host $(HOST) --port $(PORT)
+
+test: install-dev
 	$(BIN)/pytest -q
 
 # SIGKILL during 200 polls at random points; `make test` runs a 20-kill version
-crash-test: install
+crash-test: install-dev
 	FEEDGEN_DW_CRASH_TRIALS=200 $(BIN)/pytest -q -s tests/faults/test_kill.py
 
 # the benchmark suite (under 5 minutes; BENCH_ARGS=--quick for fewer rounds); it installs
 # matplotlib for the plot and urlwatch, in a venv of its own, to compare against
-bench: install
+bench: install-dev
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[bench]'
 	test -x bench/.urlwatch/bin/urlwatch || { $(PYTHON) -m venv bench/.urlwatch && \
 	  bench/.urlwatch/bin/pip install --quiet --disable-pip-version-check 'urlwatch==2.29'; } || true
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check feedgen_dw tests
 	$(BIN)/mypy feedgen_dw
-
-demo: install
-	$(BIN)/python -m feedgen_dw.demo demo
 
 clean:
 	rm -rf $(VENV) demo state public .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -13,10 +13,11 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 from feedgen_dw import __version__
-from feedgen_dw.config import Config, builtin_profiles, load_config
-from feedgen_dw.errors import ConfigError, FeedgenDwError
+from feedgen_dw.config import Config, FeedConfig, builtin_profiles, load_config
+from feedgen_dw.errors import ConfigError, FeedgenDwError, UsageError
 from feedgen_dw.extract.report import inspect_page
 from feedgen_dw.fetch import Fetcher
 from feedgen_dw.lock import StateLock
@@ -40,39 +41,75 @@ def _aware_time(text: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="feedgen-dw", description="One feed item per new section of a live article."
-    )
-    parser.add_argument("--version", action="version", version=f"feedgen-dw {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
-    # SUPPRESS: `-v` before or after the command, and the second one must not reset the first
-    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                        help="debug logs, tracebacks")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logs, tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True)
+EPILOG = """exit status: 0 done (or another run holds the state), 1 a poll failed,
+2 a bad config or option (one line on stderr says which), 130 interrupted.
 
-    run = sub.add_parser("run", parents=[common], help="poll each feed once and write its files")
-    run.add_argument("--config", type=Path, default=Path("config.yaml"))
+To see it work offline first: `make demo`. Everything else: README.md."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (and exit 2), like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def port_number(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {port} (0 to 65535)")
+    return port
+
+
+def _listen_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default: %(default)s, this machine only)")
+    sub.add_argument("--port", type=port_number, default=8080, help="(default: %(default)s)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="feedgen-dw", epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                     description="One feed item per new section of a live article.")
+    parser.add_argument("--version", action="version", version=f"feedgen-dw {__version__}")
+    common = _Parser(add_help=False)
+    # SUPPRESS: `-v` before or after the command, and the second one must not reset the first
+    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                        help="debug logs and tracebacks; -vv adds the scheduler's own")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="debug logs and tracebacks; -vv adds the scheduler's own")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    config_help = "the config file (default: ./config.yaml)"
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=text, description=text,
+                              epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    run = command("run", "poll each feed once and write its files (what cron runs)")
+    run.add_argument("--config", type=Path, default=Path("config.yaml"), help=config_help)
     run.add_argument("--feed", action="append", help="only this feed (repeatable)")
     run.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     run.add_argument("--now", type=_aware_time, help=argparse.SUPPRESS)  # replays and tests
 
-    daemon = sub.add_parser("daemon", parents=[common],
-                            help="poll every feed on its interval until stopped")
-    daemon.add_argument("--config", type=Path, default=Path("config.yaml"))
-    daemon.add_argument("--serve", action="store_true", help="also serve output_dir over HTTP")
-    daemon.add_argument("--host", default="127.0.0.1", help="with --serve (default 127.0.0.1)")
-    daemon.add_argument("--port", type=int, default=8080, help="with --serve (default 8080)")
+    daemon = command("daemon", "poll every feed on its interval until stopped "
+                     "(SIGHUP re-reads the config)")
+    daemon.add_argument("--config", type=Path, default=Path("config.yaml"), help=config_help)
+    daemon.add_argument("--serve", action="store_true",
+                        help="also serve output_dir over HTTP (--host, --port)")
+    _listen_options(daemon)
 
-    serve = sub.add_parser("serve", parents=[common], help="serve output_dir over HTTP")
-    serve.add_argument("--config", type=Path, default=Path("config.yaml"))
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve = command("serve", "serve output_dir (or --dir) over HTTP until Ctrl-C")
+    source = serve.add_mutually_exclusive_group()
+    source.add_argument("--config", type=Path, default=None,
+                        help="serve this config's output_dir (default: ./config.yaml)")
+    source.add_argument("--dir", type=Path, help="serve this folder instead, no config needed "
+                        "(e.g. demo/public after `make demo`)")
+    _listen_options(serve)
 
-    inspect = sub.add_parser(
-        "inspect", parents=[common], help="show what a page extracts to (no state touched)"
-    )
+    inspect = command("inspect", "show what a page extracts to (no state touched)")
     inspect.add_argument("source", help="a URL or a saved HTML file")
     inspect.add_argument("--site", default="auto",
                          help="dw, liveblog, a shipped profile such as br24, or auto (default)")
@@ -126,7 +163,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_daemon(args: argparse.Namespace) -> int:
     from feedgen_dw.schedule import Daemon
 
-    logging.getLogger("feedgen_dw").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     daemon = Daemon(args.config, serve=(args.host, args.port) if args.serve else None)
     return daemon.run()
 
@@ -134,18 +170,23 @@ def _cmd_daemon(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from feedgen_dw.serve import FeedHTTPServer, feed_max_age
 
-    config = load_config(args.config)
-    config.output_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        server = FeedHTTPServer(config.output_dir, args.host, args.port,
-                                lambda name: feed_max_age(config.feeds, name))
-    except OSError as exc:
-        raise FeedgenDwError(f"cannot listen on {args.host}:{args.port} ({exc.strerror})") from None
-    print(f"serving {config.output_dir} at {server.url}", flush=True)
+    if args.dir is not None:
+        root: Path = args.dir.resolve()
+        if not root.is_dir():
+            raise UsageError(f"{args.dir}: no such folder (in {Path.cwd()})")
+        feeds: tuple[FeedConfig, ...] = ()
+    else:
+        config = load_config(args.config or Path("config.yaml"))
+        root, feeds = config.output_dir, config.feeds
+        root.mkdir(parents=True, exist_ok=True)
+    server = FeedHTTPServer(root, args.host, args.port, lambda name: feed_max_age(feeds, name))
+    print(f"serving {root} at {server.url} (Ctrl-C stops)", flush=True)
     # SIGTERM ends the loop like Ctrl-C, but as a normal stop (exit 0)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     try:
         server.serve_forever()
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a foreground server is meant to stop
     finally:
         server.server_close()
     return EXIT_OK
@@ -171,26 +212,36 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _logging(command: str, verbosity: int) -> None:
+    """Debug with -v; else warnings, and the daemon's INFO lines (a poll, a reload)."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbosity else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if verbosity < 2:
+        # APScheduler logs every job it runs (every few seconds): only with -vv
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    if not verbosity:
+        logging.getLogger("feedgen_dw").setLevel(logging.INFO)
+        # urllib3's retry chatter would repeat a failed poll's line over several
+        logging.getLogger("urllib3").setLevel(logging.ERROR)
+        if command == "run":  # it prints one line per feed of its own
+            logging.getLogger("feedgen_dw.poll").setLevel(logging.CRITICAL)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if not args.verbose:
-        # poll failures are printed once as a line of their own; urllib3's retry chatter
-        # would repeat them over several lines
-        logging.getLogger("feedgen_dw.poll").setLevel(logging.CRITICAL)
-        logging.getLogger("urllib3").setLevel(logging.ERROR)
+    _logging(args.command, args.verbose)
     commands = {"run": _cmd_run, "daemon": _cmd_daemon, "serve": _cmd_serve,
                 "inspect": _cmd_inspect}
     try:
         return commands[args.command](args)
-    except ConfigError as exc:
+    except (ConfigError, UsageError) as exc:
         if args.verbose:
             raise
-        print(f"feedgen-dw: config error: {exc}", file=sys.stderr)
+        kind = "config error" if isinstance(exc, ConfigError) else "error"
+        print(f"feedgen-dw: {kind}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except FeedgenDwError as exc:
         if args.verbose:

@@ -6,23 +6,36 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
-
-import yaml
+from typing import Any, TypeGuard, TypeVar
 
 from feedgen_dw import DEFAULT_USER_AGENT
+from feedgen_dw.configcheck import (
+    DAY,
+    MINUTE,
+    check_keys,
+    check_url,
+    css,
+    int_between,
+    is_loopback,
+    parse_duration,
+    parse_size,
+    regex,
+    show,
+    typed,
+)
 from feedgen_dw.errors import ConfigError
 from feedgen_dw.extract.custom import Profile
 from feedgen_dw.model import EditPolicy, RemovePolicy
+from feedgen_dw.yamlfile import parse_yaml, read_text
 
-FEED_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
-DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-SITES = ("dw", "liveblog", "auto")
-
-SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)?$", re.I)
-SIZE_UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
+FEED_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")  # fullmatch: no trailing newline
+SITES = ("auto", "dw", "liveblog")
+DEFAULT_SITE = "auto"  # DW pages are recognised as DW; other pages by their markup
+# Bounds of the numbers (seconds unless said). A real site is never polled more often
+# than every 10 s; a page on this machine (tests, local replays) down to every second.
+MIN_INTERVAL, MIN_LOCAL_INTERVAL, MAX_INTERVAL = 10.0, 1.0, 7 * DAY
+# the files the tool writes into output_dir besides <name>.atom/.rss/.json
+SITE_FILES = ("index.html", "feed.xsl", "feeds.opml")
 # Keys allowed at the top and, to override them, in a feed.
 SETTING_KEYS = {
     "timeout", "user_agent", "max_bytes", "jitter", "quiet_after", "quiet_interval",
@@ -37,6 +50,16 @@ FEED_KEYS = {
 } | SETTING_KEYS
 
 T = TypeVar("T")
+
+# (key, least, most, 0 allowed) of the duration settings
+DURATION_BOUNDS = (
+    ("timeout", 1.0, 10 * MINUTE, False),
+    ("quiet_after", MINUTE, 365 * DAY, False),
+    ("quiet_interval", MIN_LOCAL_INTERVAL, MAX_INTERVAL, False),
+    ("stop_after", MINUTE, 365 * DAY, False),
+    ("jitter", 0.0, DAY, True),
+    ("lock_timeout", 0.0, DAY, True),
+)
 
 
 @dataclass(frozen=True)
@@ -61,7 +84,7 @@ class FeedConfig:
 
     name: str
     url: str
-    site: str = "dw"
+    site: str = DEFAULT_SITE
     title: str | None = None
     interval: float = 300.0  # seconds
     max_items: int = 100
@@ -101,137 +124,53 @@ class Config:
         raise ConfigError(f"{self.path}: no feed named {name!r} (known: {known})")
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML keeps the last of two equal keys; a duplicate feed name must be an error."""
-
-
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in seen:
-            line = key_node.start_mark.line + 1
-            raise ConfigError(f"duplicate key {key!r} (line {line})")
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
-)
-
-
-def parse_duration(value: object, where: str, allow_zero: bool = False) -> float:
-    """'90s', '5m', '6h', '1d' (or a bare number of seconds) -> seconds."""
-    if isinstance(value, bool):
-        raise ConfigError(f"{where}: expected a duration like 90s, 5m or 6h, got {value!r}")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        match = DURATION_RE.match(str(value).strip())
-        if not match:
-            raise ConfigError(f"{where}: expected a duration like 90s, 5m or 6h, got {value!r}")
-        seconds = float(match.group(1)) * DURATION_UNITS[match.group(2)]
-    if seconds < 0 or (seconds == 0 and not allow_zero):
-        raise ConfigError(f"{where}: must be more than 0, got {value!r}")
-    return seconds
-
-
-def parse_size(value: object, where: str) -> int:
-    """10485760, '10MB', '500KB' -> bytes."""
-    match = None if isinstance(value, bool) else SIZE_RE.match(str(value).strip())
-    if not match or float(match.group(1)) <= 0:
-        raise ConfigError(f"{where}: expected a size like 10MB or 500KB, got {value!r}")
-    return int(float(match.group(1)) * SIZE_UNITS[(match.group(2) or "B").upper()])
-
-
 def _settings(data: Mapping[str, Any], base: Settings, where: str) -> Settings:
     """`base` with the setting keys present in `data` applied."""
     changes: dict[str, Any] = {}
-    for key in ("timeout", "quiet_after", "quiet_interval", "stop_after"):
+    for key, low, high, zero in DURATION_BOUNDS:
         if key in data:
-            changes[key] = parse_duration(data[key], f"{where}{key}")
-    for key in ("jitter", "lock_timeout"):
-        if key in data:
-            changes[key] = parse_duration(data[key], f"{where}{key}", allow_zero=True)
+            changes[key] = parse_duration(data[key], f"{where}{key}", zero, low, high)
     if "max_bytes" in data:
         changes["max_bytes"] = parse_size(data["max_bytes"], f"{where}max_bytes")
     if "user_agent" in data:
-        agent = _typed(data["user_agent"], str, f"{where}user_agent", "text").strip()
-        if not agent or "\n" in agent:
-            raise ConfigError(f"{where}user_agent: expected one line of text, got {agent!r}")
+        agent = typed(data["user_agent"], str, f"{where}user_agent", "text").strip()
+        if not agent or not agent.isprintable() or len(agent) > 500:
+            raise ConfigError(f"{where}user_agent: expected one line of text, got {show(agent)}")
         changes["user_agent"] = agent
     if "author" in data:
-        changes["author"] = _typed(data["author"], str, f"{where}author", "text").strip() or None
+        author = typed(data["author"], str, f"{where}author", "text").strip()
+        if not author.isprintable() or len(author) > 500:
+            raise ConfigError(f"{where}author: expected one line of text, got {show(author)}")
+        changes["author"] = author or None
     if "workers" in data:
-        workers = _typed(data["workers"], int, f"{where}workers", "an integer")
-        if not 1 <= workers <= 64:
-            raise ConfigError(f"{where}workers: expected 1 to 64, got {workers}")
-        changes["workers"] = workers
+        changes["workers"] = int_between(data["workers"], f"{where}workers", 1, 64)
     return replace(base, **changes)
-
-
-def _check_keys(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    for key in data:
-        if key not in allowed:
-            hint = ", ".join(sorted(allowed))
-            raise ConfigError(f"{where}{key}: unknown key (allowed: {hint})")
-
-
-def _typed(value: object, kind: type[T], where: str, what: str) -> T:
-    # bool is an int subclass; 'max_items: yes' must not pass as 1
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ConfigError(f"{where}: expected {what}, got {value!r}")
-    return value
-
-
-def check_url(value: object, where: str) -> str:
-    """An absolute http(s) URL, or a ConfigError naming `where`."""
-    url = _typed(value, str, where, "an http(s) URL").strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"{where}: expected an http(s) URL, got {value!r}")
-    return url
 
 
 def _optional(data: Mapping[str, Any], key: str, default: T, conv: Callable[[Any], T]) -> T:
     return conv(data[key]) if key in data and data[key] is not None else default
 
 
-def _css(value: object, where: str) -> str:
-    from parsel import Selector
-
-    text = _typed(value, str, where, "a CSS selector")
-    try:
-        Selector(text="<html></html>", type="html").css(text)
-    except Exception as exc:  # cssselect raises several types for bad selectors
-        raise ConfigError(f"{where}: not a valid CSS selector ({exc})") from None
-    return text
-
-
-def _regex(value: object, where: str) -> str:
-    text = _typed(value, str, where, "a regular expression")
-    try:
-        re.compile(text)
-    except re.error as exc:
-        raise ConfigError(f"{where}: not a regular expression ({exc})") from None
-    return text
+def _good_name(name: object) -> TypeGuard[str]:
+    return isinstance(name, str) and bool(FEED_NAME_RE.fullmatch(name)) and ".." not in name
 
 
 def _profile(name: object, data: object, where: str) -> Profile:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    if not isinstance(name, str) or not FEED_NAME_RE.match(name):
-        raise ConfigError(f"{where}: a profile name must match [a-z0-9][a-z0-9._-]*")
+    if not _good_name(name):
+        raise ConfigError(f"{where}: a profile name must match [a-z0-9][a-z0-9._-]* "
+                          "without '..'")
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{where}: expected a mapping with at least 'entries'")
-    _check_keys(data, PROFILE_KEYS, f"{where}.")
+        raise ConfigError(f"{where}: expected a mapping with at least 'entries', "
+                          f"got {show(data)}")
+    check_keys(data, PROFILE_KEYS, f"{where}.")
     if "entries" not in data:
         raise ConfigError(f"{where}.entries: missing (a CSS selector for the entries)")
     split = data.get("split", "element")
     if split not in ("element", "heading"):
         raise ConfigError(f"{where}.split: expected element or heading, got {split!r}")
-    zone = _typed(data.get("timezone", "Europe/Berlin"), str, f"{where}.timezone", "a zone")
+    zone = typed(data.get("timezone", "Europe/Berlin"), str, f"{where}.timezone", "a zone")
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -239,12 +178,12 @@ def _profile(name: object, data: object, where: str) -> Profile:
     drop = data.get("drop", [])
     if not isinstance(drop, list):
         raise ConfigError(f"{where}.drop: expected a list of CSS selectors")
-    opt_css = {k: _css(data[k], f"{where}.{k}") for k in ("title", "time") if k in data}
-    opt_re = {k: _regex(data[k], f"{where}.{k}") for k in ("title_strip", "time_format", "day")
+    opt_css = {k: css(data[k], f"{where}.{k}") for k in ("title", "time") if k in data}
+    opt_re = {k: regex(data[k], f"{where}.{k}") for k in ("title_strip", "time_format", "day")
               if k in data}
     return Profile(
-        name=name, entries=_css(data["entries"], f"{where}.entries"), split=split, timezone=zone,
-        drop=tuple(_css(d, f"{where}.drop[{n}]") for n, d in enumerate(drop)),
+        name=name, entries=css(data["entries"], f"{where}.entries"), split=split, timezone=zone,
+        drop=tuple(css(d, f"{where}.drop[{n}]") for n, d in enumerate(drop)),
         **opt_css, **opt_re,
     )
 
@@ -253,7 +192,7 @@ def builtin_profiles() -> dict[str, Profile]:
     """The profiles shipped in feedgen_dw/profiles/*.yaml."""
     profiles: dict[str, Profile] = {}
     for path in sorted(BUILTIN_PROFILES.glob("*.yaml")):
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+        data = parse_yaml(path.read_text(encoding="utf-8"))
         for name, spec in (data or {}).items():
             profiles[name] = _profile(name, spec, f"{path.name}: {name}")
     return profiles
@@ -261,58 +200,58 @@ def builtin_profiles() -> dict[str, Profile]:
 
 def _feed(name: object, data: object, defaults: Settings,
           profiles: Mapping[str, Profile] | None = None) -> FeedConfig:
-    where = f"feeds.{name}"
-    if not isinstance(name, str) or not FEED_NAME_RE.match(name):
-        raise ConfigError(
-            f"{where}: a feed name must match [a-z0-9][a-z0-9._-]* (it becomes a file name)"
-        )
+    where = f"feeds.{show(name).strip(chr(39))}"
+    if not _good_name(name):
+        raise ConfigError(f"{where}: a feed name must match [a-z0-9][a-z0-9._-]* without "
+                          "'..' (it becomes a file name)")
+    if data is None:
+        raise ConfigError(f"{where}: nothing under it; its keys (at least url:) go on the "
+                          "lines below it, indented further than the name")
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{where}: expected a mapping with at least 'url', got {data!r}")
-    _check_keys(data, FEED_KEYS, f"{where}.")
+        raise ConfigError(f"{where}: expected a mapping with at least 'url', got {show(data)}")
+    check_keys(data, FEED_KEYS, f"{where}.")
     if "url" not in data and "follow" not in data:
         raise ConfigError(f"{where}.url: missing (the article to poll, or follow: an index)")
     if "url" in data and "follow" in data:
         raise ConfigError(f"{where}: give either url (one article) or follow (an index)")
     if "match" in data and "follow" not in data:
         raise ConfigError(f"{where}.match: only goes with follow")
-    match = _optional(data, "match", None, lambda v: _typed(v, str, f"{where}.match", "a regex"))
-    if match is not None:
-        try:
-            re.compile(match)
-        except re.error as exc:
-            raise ConfigError(f"{where}.match: not a regular expression ({exc})") from None
-    site = _optional(data, "site", "dw", lambda v: _typed(v, str, f"{where}.site", "a string"))
+    match = _optional(data, "match", None, lambda v: regex(v, f"{where}.match"))
+    site = _optional(data, "site", DEFAULT_SITE,
+                     lambda v: typed(v, str, f"{where}.site", "a profile name"))
     profiles = profiles or {}
     if site not in SITES and site not in profiles:
         choices = ", ".join([*SITES, *sorted(profiles)])
-        raise ConfigError(f"{where}.site: expected one of {choices}, got {site!r}")
-    max_items = _optional(
-        data, "max_items", 100, lambda v: _typed(v, int, f"{where}.max_items", "an integer")
-    )
-    if max_items < 1:
-        raise ConfigError(f"{where}.max_items: must be at least 1, got {max_items}")
-    on_edit = _optional(data, "on_edit", "announce", str)
+        raise ConfigError(f"{where}.site: unknown profile {show(site)} (known: {choices})")
+    max_items = _optional(data, "max_items", 100,
+                          lambda v: int_between(v, f"{where}.max_items", 1, 100_000))
+    url = check_url(data["url"], f"{where}.url") if "url" in data else check_url(
+        data["follow"], f"{where}.follow")
+    least = MIN_LOCAL_INTERVAL if is_loopback(url) else MIN_INTERVAL
+    on_edit = data.get("on_edit", "announce")
     try:
         policy = EditPolicy(on_edit)
-    except ValueError:
+    except (ValueError, TypeError):
         choices = ", ".join(p.value for p in EditPolicy)
-        raise ConfigError(f"{where}.on_edit: expected one of {choices}, got {on_edit!r}") from None
-    on_remove = _optional(data, "on_remove", "keep", str)
-    if on_remove not in set(RemovePolicy):
+        raise ConfigError(
+            f"{where}.on_edit: expected one of {choices}, got {show(on_edit)}") from None
+    on_remove = data.get("on_remove", "keep")
+    try:
+        removal = RemovePolicy(on_remove)
+    except (ValueError, TypeError):
         choices = ", ".join(RemovePolicy)
-        raise ConfigError(f"{where}.on_remove: expected one of {choices}, got {on_remove!r}")
+        raise ConfigError(
+            f"{where}.on_remove: expected one of {choices}, got {show(on_remove)}") from None
     return FeedConfig(
         name=name,
-        url=check_url(data["url"], f"{where}.url") if "url" in data else check_url(
-            data["follow"], f"{where}.follow"),
+        url=url,
         site=site,
-        title=_optional(data, "title", None, lambda v: _typed(v, str, f"{where}.title", "text")),
-        interval=_optional(
-            data, "interval", 300.0, lambda v: parse_duration(v, f"{where}.interval")
-        ),
+        title=_optional(data, "title", None, lambda v: typed(v, str, f"{where}.title", "text")),
+        interval=_optional(data, "interval", 300.0, lambda v: parse_duration(
+            v, f"{where}.interval", low=least, high=MAX_INTERVAL)),
         max_items=max_items,
         on_edit=policy,
-        on_remove=RemovePolicy(on_remove),
+        on_remove=removal,
         settings=_settings(data, defaults, f"{where}."),
         follow="follow" in data,
         match=match,
@@ -320,20 +259,35 @@ def _feed(name: object, data: object, defaults: Settings,
     )
 
 
+def _paths(data: Mapping[str, Any], base: Path) -> tuple[Path, Path]:
+    """database and output_dir, resolved; the database may not lie among the feeds."""
+    database = (base / typed(data.get("database", "state/feeds.sqlite3"), str, "database",
+                             "a path")).resolve()
+    output_dir = (base / typed(data.get("output_dir", "public"), str, "output_dir",
+                               "a path")).resolve()
+    if database == output_dir or output_dir in database.parents:
+        raise ConfigError(f"database: {database} is inside output_dir {output_dir}; it would "
+                          "be published with the feeds or written over by them")
+    return database, output_dir
+
+
 def parse_config(data: object, path: Path) -> Config:
     """Validate an already-loaded YAML document."""
+    if data is None:
+        raise ConfigError("the file is empty; a config needs at least feeds: "
+                          "(see config.yaml and the README)")
     if not isinstance(data, Mapping):
-        raise ConfigError("expected a mapping with database, output_dir, base_url and feeds")
-    _check_keys(data, TOP_KEYS, "")
-    base = path.parent
-    database = _typed(data.get("database", "state/feeds.sqlite3"), str, "database", "a path")
-    output_dir = _typed(data.get("output_dir", "public"), str, "output_dir", "a path")
+        raise ConfigError(f"expected a mapping with at least feeds: (database, output_dir "
+                          f"and base_url have defaults), got {show(data)}")
+    check_keys(data, TOP_KEYS, "")
+    database, output_dir = _paths(data, path.parent)
     base_url = check_url(data.get("base_url", "http://127.0.0.1:8080/"), "base_url")
     if not base_url.endswith("/"):
         base_url += "/"
     feeds_data = data.get("feeds")
     if not isinstance(feeds_data, Mapping) or not feeds_data:
-        raise ConfigError("feeds: expected a mapping of feed names to feeds, with at least one")
+        raise ConfigError("feeds: expected a mapping of feed names to feeds, with at least "
+                          f"one, got {show(feeds_data)}")
     settings = _settings(data, Settings(), "")
     profiles = builtin_profiles()
     user_profiles = data.get("profiles") or {}
@@ -342,13 +296,13 @@ def parse_config(data: object, path: Path) -> Config:
     for pname, spec in user_profiles.items():
         if pname in SITES:
             raise ConfigError(f"profiles.{pname}: the name of a built-in site")
-        profiles[pname] = _profile(pname, spec, f"profiles.{pname}")
+        profiles[pname] = _profile(pname, spec, f"profiles.{show(pname).strip(chr(39))}")
     feeds = tuple(_feed(name, feed, settings, profiles) for name, feed in feeds_data.items())
     hub = data.get("websub_hub")
     return Config(
         path=path,
-        database=(base / database).resolve(),
-        output_dir=(base / output_dir).resolve(),
+        database=database,
+        output_dir=output_dir,
         base_url=base_url,
         feeds=feeds,
         settings=settings,
@@ -357,18 +311,16 @@ def parse_config(data: object, path: Path) -> Config:
 
 
 def load_config(path: Path) -> Config:
-    """Read and validate the YAML file at `path`; ConfigError says what and where."""
+    """Read and validate the YAML file at `path`. Whatever the file holds, the only
+    exception is a one-line ConfigError saying what and where: a daemon reloading a
+    broken config keeps the running one."""
+    text = read_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config ({exc.strerror or exc})") from None
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
-        return parse_config(data, path)
+        return parse_config(parse_yaml(text), path)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply") from None
+    except Exception as exc:  # a value no check foresaw: still one line, never a traceback
+        raise ConfigError(f"{path}: cannot use this config "
+                          f"({type(exc).__name__}: {show(str(exc))})") from None

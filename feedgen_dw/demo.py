@@ -7,16 +7,21 @@ figures, an embedded video, the agency line and the standing note.
 
 from __future__ import annotations
 
+import argparse
 import shutil
+import signal
 import sys
+import threading
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from feedgen_dw.config import FeedConfig
 from feedgen_dw.fetch import Fetcher
 from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed, write_site
-from feedgen_dw.replay import DemoPage, DemoSection, replay_server
+from feedgen_dw.replay import DemoPage, DemoSection, ReplayServer, replay_server
 from feedgen_dw.store import SQLiteStore
 
 ARTICLE_ID = "70000001"
@@ -115,18 +120,21 @@ LIVE_DAY: tuple[tuple[datetime, DemoPage, int], ...] = (
 )
 
 
-def run_demo(target: Path) -> int:
-    """Replay LIVE_DAY into `target`/public and print what each poll did."""
+def run_demo(target: Path, base_url: str = "http://127.0.0.1:8080/",
+             server: ReplayServer | None = None) -> int:
+    """Replay LIVE_DAY into `target`/public (its feeds saying they are served at
+    `base_url`) and print what each poll did. `server`: a running replay server to use
+    (kept running afterwards, so the items' links still work); else one of its own."""
     shutil.rmtree(target, ignore_errors=True)
-    output = Output(directory=target / "public", base_url="http://127.0.0.1:8080/")
+    output = Output(directory=target / "public", base_url=base_url)
     store = SQLiteStore(target / "state" / "feeds.sqlite3")
     fetcher = Fetcher()
     try:
-        with replay_server() as server:
-            feed = FeedConfig(name="dw-ukraine-demo", url=server.base_url + FIRST.path,
+        with nullcontext(server) if server is not None else replay_server() as replay:
+            feed = FeedConfig(name="dw-ukraine-demo", url=replay.base_url + FIRST.path,
                               title="DW – Ukraine aktuell (Demo)")
             for when, page, noise in LIVE_DAY:
-                server.publish(page, noise)
+                replay.publish(page, noise)
                 result = poll_feed(feed, store, fetcher, output, clock=fixed_clock(when))
                 if not result.ok:
                     print(f"{when:%H:%M} poll failed: {result.error}", file=sys.stderr)
@@ -144,5 +152,56 @@ def run_demo(target: Path) -> int:
     return 0
 
 
+def serve_demo(target: Path, host: str, port: int) -> int:
+    """The demo, then its feeds and the replayed article served until Ctrl-C."""
+    from feedgen_dw.serve import FeedHTTPServer
+
+    public = target / "public"
+    public.mkdir(parents=True, exist_ok=True)
+    # bound first: a port in use fails before anything is replayed
+    server = FeedHTTPServer(public.resolve(), host, port, lambda name: 300)
+    with replay_server() as replay:
+        status = run_demo(target, server.url, replay)
+        if status:
+            server.server_close()
+            return status
+        print(f"\nthe demo is served at {server.url} (the index; the feed in a reader: "
+              f"{server.url}dw-ukraine-demo.atom), the article at {replay.base_url}"
+              f"{quote(FOURTH.path)}; Ctrl-C stops", flush=True)
+        # SIGTERM stops like Ctrl-C
+        signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m feedgen_dw.demo [FOLDER] [--host H] [--port P] [--no-serve]`"""
+    from feedgen_dw.cli import port_number
+    from feedgen_dw.errors import FeedgenDwError
+
+    parser = argparse.ArgumentParser(prog="python -m feedgen_dw.demo",
+                                     description="replay a live day offline and serve it")
+    parser.add_argument("folder", nargs="?", type=Path, default=Path("demo"))
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=port_number, default=8080)
+    parser.add_argument("--no-serve", action="store_true",
+                        help="only write the files (then: feedgen-dw serve --dir FOLDER/public)")
+    args = parser.parse_args(argv)
+    if args.no_serve:
+        status = run_demo(args.folder)
+        print(f"to look at it: feedgen-dw serve --dir {args.folder / 'public'}")
+        return status
+    try:
+        return serve_demo(args.folder, args.host, args.port)
+    except FeedgenDwError as exc:
+        print(f"feedgen-dw demo: error: {exc}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    raise SystemExit(run_demo(Path(sys.argv[1] if len(sys.argv) > 1 else "demo")))
+    raise SystemExit(main())

@@ -9,6 +9,10 @@ class ConfigError(FeedgenDwError):
     """The configuration file is missing, unreadable or invalid (names the key path)."""
 
 
+class UsageError(FeedgenDwError):
+    """A command-line value the command cannot use: a port taken, invalid or not allowed."""
+
+
 class FetchError(FeedgenDwError):
     """The page could not be fetched (names the URL and the HTTP status or cause)."""
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from feedgen_dw.config import Config, FeedConfig, load_config
 from feedgen_dw.errors import FeedgenDwError
@@ -23,6 +24,9 @@ from feedgen_dw.lock import StateLock
 from feedgen_dw.model import FeedStatus
 from feedgen_dw.poll import Clock, Output, poll_feed, utc_now, write_site
 from feedgen_dw.store import SQLiteStore
+
+if TYPE_CHECKING:
+    from feedgen_dw.serve import FeedHTTPServer
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +84,8 @@ class Daemon:
     def __init__(self, config_path: Path, serve: tuple[str, int] | None = None,
                  clock: Clock = utc_now, rng: random.Random | None = None) -> None:
         from apscheduler.executors.pool import ThreadPoolExecutor
-        from apscheduler.schedulers.blocking import BlockingScheduler
+
+        from feedgen_dw.waits import Scheduler  # waits survive a faked clock
 
         self.config_path = config_path
         self.config: Config = load_config(config_path)
@@ -92,16 +97,12 @@ class Daemon:
         self._site_dirty = False
         self._busy = 0
         self._idle = threading.Condition()
-        self.scheduler = BlockingScheduler(
+        self.scheduler = Scheduler(
             executors={"default": ThreadPoolExecutor(self.config.settings.workers)},
             timezone="UTC",
         )
-        self.server = None
-        if serve is not None:
-            from feedgen_dw.serve import FeedHTTPServer
-
-            self.server = FeedHTTPServer(self.config.output_dir, serve[0], serve[1],
-                                         self.max_age)
+        self._serve = serve  # bound in run(), once the state's lock is ours
+        self.server: FeedHTTPServer | None = None
 
     def max_age(self, file_name: str) -> int:
         """Seconds a client may cache a served file: its feed's interval."""
@@ -258,15 +259,19 @@ class Daemon:
             self.write_site()
 
     def _run(self) -> int:
+        if self._serve is not None:
+            from feedgen_dw.serve import FeedHTTPServer
+
+            # the root is read per request: a reload that moves output_dir moves it too
+            self.server = FeedHTTPServer(lambda: self.config.output_dir, *self._serve,
+                                         self.max_age).start()
+            log.info("serve url=%s dir=%s", self.server.url, self.config.output_dir)
         self.write_site()  # the index exists at once
         self.scheduler.add_job(self._site_job, "interval", seconds=SITE_EVERY, id="site",
                                max_instances=1, coalesce=True)
         self.schedule_all()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self._on_signal)
-        if self.server is not None:
-            self.server.start()
-            log.info("serve url=%s dir=%s", self.server.url, self.config.output_dir)
         try:
             self.scheduler.start()
             self.wait_idle()

@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import logging
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC
 from email.utils import formatdate, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from feedgen_dw.config import FeedConfig
+from feedgen_dw.errors import UsageError
+from feedgen_dw.httpd import ConnectionServer, listen
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +40,11 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 ENCODED_SEPARATOR_RE = re.compile(r"%(2f|5c|00)", re.I)
 
 MaxAge = Callable[[str], int]  # file name -> seconds a client may cache it
+Root = Path | Callable[[], Path]  # the folder, or where to find it now (after a reload)
+# the index links only to files of its own folder and styles itself inline
+HTML_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+               "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+QVALUE_RE = re.compile(r"^q=(0(\.\d{0,3})?|1(\.0{0,3})?)$", re.I)  # RFC 9110 12.4.2
 
 
 def feed_max_age(feeds: Sequence[FeedConfig], file_name: str) -> int:
@@ -115,17 +125,74 @@ def _etag_matches(header: str, etag: str) -> bool:
 
 
 def _wants_gzip(header: str | None) -> bool:
+    """Whether Accept-Encoding allows gzip; a malformed q-value counts as a refusal."""
     for part in (header or "").split(","):
         coding, _, params = part.strip().partition(";")
         if coding.strip().lower() in ("gzip", "*"):
-            q = params.strip()
-            return not (q.startswith("q=") and float(q[2:] or 0) == 0)
+            q = params.strip().replace(" ", "")
+            if not q:
+                return True
+            match = QVALUE_RE.match(q)
+            return match is not None and float(q[2:]) > 0
     return False
 
 
+def _http_date(header: str) -> float | None:
+    """An HTTP date as a POSIX time, or None when it is not one."""
+    try:
+        when = parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # "-0000": UTC by RFC 5322
+        when = when.replace(tzinfo=UTC)
+    try:
+        return when.timestamp()
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
 class _Handler(BaseHTTPRequestHandler):
-    server: FeedHTTPServer
+    """One request, from a head the connection server has read in full."""
+
+    server: FeedHTTPServer  # type: ignore[assignment]
+    raw_requestline: bytes  # set by handle_one_request(); typeshed does not declare it
     protocol_version = "HTTP/1.1"
+    default_request_version = "HTTP/1.0"  # errors get a status line, never an HTTP/0.9 body
+
+    def __init__(self, sock: socket.socket, head: bytes, address: tuple[str, int],
+                 server: FeedHTTPServer) -> None:
+        # not BaseHTTPRequestHandler.__init__: the head is already read; answer it once
+        self.request, self.client_address, self.server = sock, address, server
+        self.rfile = io.BytesIO(head)
+        self.wfile = sock.makefile("wb")
+        self.close_connection = True
+
+    def answer(self) -> bool:
+        """Answer the request; whether the connection may stay open."""
+        try:
+            self.handle_one_request()
+            self.wfile.flush()
+        finally:
+            self.wfile.close()
+        return not self.close_connection
+
+    def parse_request(self) -> bool:
+        if len(self.raw_requestline.split()) != 3:  # HTTP/0.9 or garbage
+            self.command, self.request_version = "", self.default_request_version
+            self.requestline = self.raw_requestline.decode("latin-1").rstrip("\r\n")
+            self.close_connection = True
+            self._plain(400, "bad request")
+            return False
+        return super().parse_request()
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        self.close_connection = True
+        self._plain(code, message or self.responses.get(code, ("error",))[0])
+
+    def end_headers(self) -> None:
+        self.send_header("X-Content-Type-Options", "nosniff")
+        super().end_headers()
 
     def version_string(self) -> str:
         return "feedgen-dw"
@@ -137,6 +204,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve(body=False)
 
     def _refuse(self) -> None:
+        self.close_connection = True  # a body may follow that we do not read
         self._plain(405, "method not allowed", {"Allow": "GET, HEAD"})
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _refuse
@@ -147,6 +215,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
@@ -161,7 +231,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = feed_page(self.server.root, path, self.headers.get("Accept")) or path
         try:
             data = path.read_bytes()
-            mtime = path.stat().st_mtime
+            mtime = int(path.stat().st_mtime)
         except OSError:
             self._plain(404, "not found", body=body)
             return
@@ -173,11 +243,14 @@ class _Handler(BaseHTTPRequestHandler):
             "Cache-Control": f"public, max-age={self.server.max_age(path.name)}",
             "Vary": "Accept-Encoding, Accept",
         }
-        if int(mtime) < int(time.time()):
+        if path.suffix == ".html":
+            headers["Content-Security-Policy"] = HTML_POLICY
+        now = self.server.clock()
+        if mtime < int(now):
             # a file changed in this very second may change again within it: a
             # Last-Modified of one-second resolution would then answer 304 wrongly
-            headers["Last-Modified"] = formatdate(int(mtime), usegmt=True)
-        if self._not_modified(etag, int(mtime)):
+            headers["Last-Modified"] = formatdate(mtime, usegmt=True)
+        if self._not_modified(etag, mtime, now):
             self.send_response(304)
             for key, value in headers.items():
                 self.send_header(key, value)
@@ -204,37 +277,56 @@ class _Handler(BaseHTTPRequestHandler):
             return "application/xml; charset=utf-8"
         return CONTENT_TYPES[suffix]
 
-    def _not_modified(self, etag: str, mtime: int) -> bool:
+    def _not_modified(self, etag: str, mtime: int, now: float) -> bool:
         inm = self.headers.get("If-None-Match")
         if inm is not None:
             return _etag_matches(inm, etag)  # RFC 9110: If-Modified-Since is then ignored
-        ims = self.headers.get("If-Modified-Since")
-        if ims:
-            try:
-                return mtime <= parsedate_to_datetime(ims).timestamp()
-            except (TypeError, ValueError):
-                return False
-        return False
+        since = _http_date(self.headers.get("If-Modified-Since") or "")
+        # a date in the future says nothing about the file (RFC 9110 13.1.3): no 304
+        return since is not None and since <= now and mtime <= since
 
     def log_message(self, format: str, *args: object) -> None:
         log.debug("serve client=%s %s", self.client_address[0], format % args)
 
 
-class FeedHTTPServer(ThreadingHTTPServer):
-    """A threaded server for one folder; one slow client does not block the others."""
+class FeedHTTPServer(ConnectionServer):
+    """The server for one folder. `root` may be a callable, read on every request, so a
+    reload that moves output_dir moves the server with it; `clock` says what "now" is."""
 
-    daemon_threads = True
-
-    def __init__(self, root: Path, host: str, port: int, max_age: MaxAge) -> None:
-        self.root = root
+    def __init__(self, root: Root, host: str, port: int, max_age: MaxAge,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._root = root
         self.max_age = max_age
-        super().__init__((host, port), _Handler)
+        self.clock = clock
+        try:
+            sock = listen(host, port)
+        except OverflowError:
+            raise UsageError(f"invalid port {port} (0 to 65535)") from None
+        except socket.gaierror as exc:
+            raise UsageError(f"cannot listen on {host}:{port} ({exc.strerror})") from None
+        except OSError as exc:
+            raise UsageError(
+                f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+        super().__init__(sock, self._answer)
         self._thread: threading.Thread | None = None
+
+    @property
+    def root(self) -> Path:
+        """The folder served now."""
+        return self._root() if callable(self._root) else self._root
+
+    @root.setter
+    def root(self, value: Root) -> None:
+        self._root = value
+
+    def _answer(self, sock: socket.socket, head: bytes, address: tuple[str, int]) -> bool:
+        return _Handler(sock, head, address, self).answer()
 
     @property
     def url(self) -> str:
         """Base URL of the server."""
         host, port = self.server_address[:2]
+        host = f"[{host}]" if ":" in str(host) else host
         return f"http://{host!s}:{port}/"
 
     def start(self) -> FeedHTTPServer:

@@ -40,8 +40,9 @@ def test_defaults_and_relative_paths(tmp_path: Path) -> None:
     assert config.database == tmp_path / "db.sqlite3"
     assert config.output_dir == tmp_path / "public"
     feed = config.feed("x")
+    # no site: auto, which recognises DW pages as DW and any other by its markup
     assert (feed.site, feed.title, feed.max_items, feed.on_edit) == (
-        "dw", None, 100, EditPolicy.ANNOUNCE)
+        "auto", None, 100, EditPolicy.ANNOUNCE)
 
 
 @pytest.mark.parametrize(
@@ -52,10 +53,10 @@ def test_defaults_and_relative_paths(tmp_path: Path) -> None:
         ("feeds:\n  x:\n    url: ftp://a/a-1\n", "feeds.x.url: expected an http(s) URL"),
         ("feeds:\n  x:\n    site: dw\n", "feeds.x.url: missing"),
         ("feeds:\n  x:\n    url: http://a/a-1\n    interval: 5x\n", "feeds.x.interval: expected"),
-        ("feeds:\n  x:\n    url: http://a/a-1\n    max_items: 0\n", "feeds.x.max_items: must be"),
+        ("feeds:\n  x:\n    url: http://a/a-1\n    max_items: 0\n", "x.max_items: expected 1 to"),
         ("feeds:\n  x:\n    url: http://a/a-1\n    max_items: yes\n", "x.max_items: expected"),
         ("feeds:\n  x:\n    url: http://a/a-1\n    on_edit: nuke\n", "feeds.x.on_edit: expected"),
-        ("feeds:\n  x:\n    url: http://a/a-1\n    site: zdf\n", "feeds.x.site: expected"),
+        ("feeds:\n  x:\n    url: http://a/a-1\n    site: zdf\n", "(known: auto, dw, liveblog"),
         ("feeds:\n  x:\n    url: http://a/a-1\n    follow: http://a/t-1\n", "either url"),
         ("feeds:\n  x:\n    url: http://a/a-1\n    match: x\n", "x.match: only goes with"),
         ("feeds:\n  x:\n    follow: http://a/t-1\n    match: '('\n", "not a regular"),

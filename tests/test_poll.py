@@ -35,7 +35,9 @@ def test_failed_polls_lose_nothing_and_the_next_good_poll_continues(
     server: ReplayServer, env  # type: ignore[no-untyped-def]
 ) -> None:
     store, fetcher, output = env
-    feed = FeedConfig(name="f", url=server.publish(FIRST), on_edit=EditPolicy.UPDATE)
+    # site: dw, whose messages the faults below expect (auto became the default)
+    feed = FeedConfig(name="f", url=server.publish(FIRST), site="dw",
+                      on_edit=EditPolicy.UPDATE)
     assert poll_feed(feed, store, fetcher, output, fixed_clock(T0)).ok
     files, state = _files(output), store.load_article("f", "a-70000001")
     faults = [

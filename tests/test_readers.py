@@ -26,6 +26,7 @@ from feedgen_dw.replay import DemoPage, ReplayServer
 from feedgen_dw.serve import FeedHTTPServer
 from feedgen_dw.store import SQLiteStore
 from tests.feed_kinds import KINDS, build_kinds
+from tests.fsclock import file_system_clock
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 # titles of the new sections of each poll of LIVE_DAY, and how the feed's titles look after
@@ -69,7 +70,8 @@ class Day:
         self.day = day
         self.public = folder / "public"
         self.public.mkdir(parents=True)
-        self.server = FeedHTTPServer(self.public, "127.0.0.1", 0, lambda name: 300).start()
+        self.server = FeedHTTPServer(self.public, "127.0.0.1", 0, lambda name: 300,
+                                     clock=file_system_clock(folder)).start()
         self.replay = ReplayServer().start()
         self.store, self.fetcher = SQLiteStore(folder / "s.sqlite3"), Fetcher()
         self.output = Output(self.public, self.server.url)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from feedgen_dw.serve import FeedHTTPServer
+from tests.fsclock import file_system_clock
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def site(tmp_path: Path) -> Iterator[tuple[FeedHTTPServer, Path]]:
     for path in root.iterdir():
         os.utime(path, (1_700_000_000, 1_700_000_000), follow_symlinks=False)
     server = FeedHTTPServer(root, "127.0.0.1", 0, lambda name: 300 if name.startswith("live")
-                            else 60).start()
+                            else 60, clock=file_system_clock(tmp_path)).start()
     yield server, root
     server.stop()
 

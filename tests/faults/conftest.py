@@ -145,7 +145,9 @@ class Env:
         self.dir = tmp_path
         self.config = tmp_path / "config.yaml"
         self.config.write_text(
-            f"timeout: 1s\nfeeds:\n  live:\n    url: {server.url}\n", encoding="utf-8")
+            # site: dw, whose messages the faults expect (auto became the default)
+            f"timeout: 1s\nfeeds:\n  live:\n    url: {server.url}\n    site: dw\n",
+            encoding="utf-8")
         self.public = tmp_path / "public"
         self.polls = 0
 

@@ -1,0 +1,101 @@
+"""Waiting with a timeout without a timed lock.
+
+CPython 3.11 waits on a lock with a timeout through sem_clockwait() and an absolute
+CLOCK_MONOTONIC deadline. Under a clock faker such as libfaketime (which shifts the
+monotonic clock but does not intercept sem_clockwait) that deadline lies days ahead, so
+`Event.wait(1)` sleeps for days. poll() takes a relative timeout and is never shifted:
+the scheduler's main loop waits here instead, so the daemon keeps time on any date.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+LONGEST_WAIT = 86400.0  # seconds; APScheduler asks for threading.TIMEOUT_MAX (~292 years)
+
+
+class PipeEvent:
+    """threading.Event's set, clear, is_set and wait, waiting in poll() on a pipe."""
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+        self._flag = False
+        self._lock = threading.Lock()
+        self._poll = select.poll()  # not select(): fds past 1024 are fine
+        self._poll.register(self._read, select.POLLIN)
+
+    def set(self) -> None:
+        with self._lock:
+            if not self._flag:
+                self._flag = True
+                os.write(self._write, b"x")
+
+    def clear(self) -> None:
+        with self._lock:
+            if self._flag:
+                self._flag = False
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self._read, 64)
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if not self._flag:
+            seconds = LONGEST_WAIT if timeout is None else min(max(timeout, 0.0), LONGEST_WAIT)
+            self._poll.poll(int(seconds * 1000) + (0 if seconds == 0 else 1))
+        return self._flag
+
+    def close(self) -> None:
+        """Release the pipe."""
+        fds, (self._read, self._write) = (self._read, self._write), (-1, -1)
+        for fd in fds:
+            if fd >= 0:  # once: a closed number may already belong to another file
+                os.close(fd)
+
+    def __del__(self) -> None:
+        self.close()
+
+
+class Scheduler(BlockingScheduler):  # type: ignore[misc]  # APScheduler has no type hints
+    """APScheduler's blocking scheduler, sleeping between jobs on a PipeEvent."""
+
+    def start(self, *args: Any, **kwargs: Any) -> None:
+        event = getattr(self, "_event", None)
+        if event is None or event.is_set():
+            # BlockingScheduler.start() keeps an event that is not set
+            self._event = PipeEvent()
+        super().start(*args, **kwargs)
+
+
+class Timer(threading.Thread):
+    """threading.Timer, waiting on a PipeEvent: `function` runs after `interval` seconds
+    unless cancel() comes first (threading.Timer never fires under a clock faker)."""
+
+    def __init__(self, interval: float, function: Callable[[], object]) -> None:
+        super().__init__(name="timer", daemon=True)
+        self.interval = interval
+        self.function = function
+        self.finished = PipeEvent()
+
+    def cancel(self) -> None:
+        """Do not run the function (if it has not started)."""
+        self.finished.set()
+
+    def run(self) -> None:
+        try:
+            self.finished.wait(self.interval)
+            if not self.finished.is_set():
+                self.function()
+        finally:
+            self.finished.set()
+            self.finished.close()

@@ -1,0 +1,55 @@
+"""Waits that keep time under a clock faker (`faketime -f +400d` shifts the monotonic
+clock, and a timed threading wait then sleeps for the 400 days)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+from feedgen_dw.waits import PipeEvent, Timer
+
+PROBE = """
+from feedgen_dw.waits import PipeEvent, Timer
+import threading, time
+start = time.perf_counter()
+PipeEvent().wait(0.2)
+fired = threading.Semaphore(0)
+Timer(0.2, fired.release).start()
+fired.acquire()
+print(round(time.perf_counter() - start, 1))
+"""
+
+
+def test_pipe_event_waits_and_wakes() -> None:
+    event = PipeEvent()
+    started = time.monotonic()
+    assert event.wait(0.2) is False and time.monotonic() - started >= 0.19
+    # not threading.Timer: under faketime it would never fire
+    threading.Thread(target=lambda: (time.sleep(0.05), event.set())).start()
+    assert event.wait(10) is True
+    event.clear()
+    assert not event.is_set() and event.wait(0) is False
+    event.close()
+
+
+def test_timer_fires_unless_cancelled() -> None:
+    fired: list[int] = []
+    timer = Timer(0.05, lambda: fired.append(1))
+    timer.start()
+    timer.join()
+    cancelled = Timer(0.05, lambda: fired.append(2))
+    cancelled.start()
+    cancelled.cancel()
+    cancelled.join()
+    assert fired == [1]
+
+
+def test_the_waits_keep_time_in_a_process_of_their_own() -> None:
+    # under `faketime -f +400d make test` this process inherits the shifted clock
+    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
+                            timeout=30, env={**os.environ})
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout) < 5
