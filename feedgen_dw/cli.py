@@ -23,7 +23,7 @@ from feedgen_dw.fetch import Fetcher
 from feedgen_dw.lock import StateLock
 from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed, utc_now, write_site
 from feedgen_dw.schedule import is_stopped
-from feedgen_dw.store import SQLiteStore
+from feedgen_dw.store import open_store
 
 log = logging.getLogger("feedgen_dw")
 
@@ -122,12 +122,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     config: Config = load_config(args.config)
     feeds = [config.feed(name) for name in args.feed] if args.feed else list(config.feeds)
     output = Output(config.output_dir, config.base_url, config.websub_hub)
-    lock = StateLock(config.database)
-    if not lock.acquire(config.settings.lock_timeout):
+    # a file's lock; PostgreSQL's nodes share the state
+    lock = StateLock(config.database) if isinstance(config.database, Path) else None
+    if lock is not None and not lock.acquire(config.settings.lock_timeout):
         print(f"feedgen-dw: another run or a daemon holds {lock.path}; nothing done",
               file=sys.stderr)
         return EXIT_OK
-    store = SQLiteStore(config.database)
+    store = open_store(config.database)
     fetcher = Fetcher()
     clock = fixed_clock(args.now) if args.now else utc_now
     failed = 0
@@ -156,7 +157,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     finally:
         fetcher.close()
         store.close()
-        lock.release()
+        if lock is not None:
+            lock.release()
     return EXIT_FAILED if failed else EXIT_OK
 
 

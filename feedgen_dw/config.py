@@ -12,6 +12,7 @@ from feedgen_dw import DEFAULT_USER_AGENT
 from feedgen_dw.configcheck import (
     DAY,
     MINUTE,
+    check_database_url,
     check_keys,
     check_url,
     css,
@@ -108,7 +109,7 @@ class Config:
     """The whole config, paths resolved against the config file's folder."""
 
     path: Path
-    database: Path
+    database: Path | str  # a SQLite file, or a postgresql:// URL
     output_dir: Path
     base_url: str
     feeds: tuple[FeedConfig, ...]
@@ -259,12 +260,16 @@ def _feed(name: object, data: object, defaults: Settings,
     )
 
 
-def _paths(data: Mapping[str, Any], base: Path) -> tuple[Path, Path]:
-    """database and output_dir, resolved; the database may not lie among the feeds."""
-    database = (base / typed(data.get("database", "state/feeds.sqlite3"), str, "database",
-                             "a path")).resolve()
+def _paths(data: Mapping[str, Any], base: Path) -> tuple[Path | str, Path]:
+    """database (a file, resolved, or a PostgreSQL URL) and output_dir, resolved; the
+    database may not lie among the feeds."""
+    given = typed(data.get("database", "state/feeds.sqlite3"), str, "database",
+                  "a path or a postgresql:// URL")
     output_dir = (base / typed(data.get("output_dir", "public"), str, "output_dir",
                                "a path")).resolve()
+    if given.startswith(("postgresql://", "postgres://")):
+        return check_database_url(given), output_dir
+    database = (base / given).resolve()
     if database == output_dir or output_dir in database.parents:
         raise ConfigError(f"database: {database} is inside output_dir {output_dir}; it would "
                           "be published with the feeds or written over by them")

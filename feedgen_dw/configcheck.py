@@ -125,6 +125,21 @@ def check_url(value: object, where: str) -> str:
     return url
 
 
+def check_database_url(url: str) -> str:
+    """A postgresql:// URL that names a database; the message never shows the URL (it
+    may hold a password)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  # raises ValueError for a port out of range
+        ok = bool(parts.path.strip("/")) and not any(c.isspace() or ord(c) < 32 for c in url)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ConfigError("database: expected postgresql://user@host[:port]/database "
+                          "(this URL is malformed or names no database)")
+    return url
+
+
 def is_loopback(url: str) -> bool:
     """The URL names this machine (a test or a local replay, not a real site)."""
     host = urlsplit(url).hostname or ""

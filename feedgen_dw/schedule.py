@@ -23,7 +23,7 @@ from feedgen_dw.fetch import Fetcher
 from feedgen_dw.lock import StateLock
 from feedgen_dw.model import FeedStatus
 from feedgen_dw.poll import Clock, Output, poll_feed, utc_now, write_site
-from feedgen_dw.store import SQLiteStore
+from feedgen_dw.store import Store, open_store
 
 if TYPE_CHECKING:
     from feedgen_dw.serve import FeedHTTPServer
@@ -110,12 +110,12 @@ class Daemon:
 
         return feed_max_age(self.config.feeds, file_name)  # the config as reloaded
 
-    def _resources(self) -> tuple[SQLiteStore, Fetcher]:
+    def _resources(self) -> tuple[Store, Fetcher]:
         # one connection and one session per worker thread: sqlite3 connections are not
         # shared across threads, and WAL lets their readers and the writer overlap
         local = self._local
         if getattr(local, "database", None) != self.config.database:
-            local.store = SQLiteStore(self.config.database)
+            local.store = open_store(self.config.database)
             local.fetcher = Fetcher()
             local.database = self.config.database
         return local.store, local.fetcher
@@ -139,13 +139,17 @@ class Daemon:
             feed = self.config.feed(name)
         except FeedgenDwError:
             return  # removed by a reload while queued
-        store, fetcher = self._resources()
-        result = poll_feed(feed, store, fetcher, self._output(), self.clock)
-        self._site_dirty = True  # written by the site job, not after every poll
-        if self._stopping:
-            return  # the scheduler is shutting down; nothing left to plan
-        now = self.clock()
-        plan = plan_next(feed, store.status(name), now, self.rng, result.retry_after)
+        try:
+            store, fetcher = self._resources()
+            result = poll_feed(feed, store, fetcher, self._output(), self.clock)
+            self._site_dirty = True  # written by the site job, not after every poll
+            if self._stopping:
+                return  # the scheduler is shutting down; nothing left to plan
+            now = self.clock()
+            plan = plan_next(feed, store.status(name), now, self.rng, result.retry_after)
+        except FeedgenDwError as exc:  # the database is away: the interval tries again
+            log.error("poll feed=%s status=failed error=%s", name, exc)
+            return
         self._apply(name, plan, now)
 
     def _apply(self, name: str, plan: Plan, now: datetime) -> None:
@@ -164,14 +168,14 @@ class Daemon:
             pass  # the feed was removed, or the daemon stopped, while it was being polled
 
     def _add_jobs(self, feeds: list[FeedConfig]) -> None:
-        store = SQLiteStore(self.config.database)  # one connection for thousands of feeds
+        store = open_store(self.config.database)  # one connection for thousands of feeds
         try:
             for feed in feeds:
                 self._add_job(feed, store)
         finally:
             store.close()
 
-    def _add_job(self, feed: FeedConfig, store: SQLiteStore) -> None:
+    def _add_job(self, feed: FeedConfig, store: Store) -> None:
         from apscheduler.triggers.interval import IntervalTrigger
 
         now = self.clock()
@@ -232,6 +236,8 @@ class Daemon:
         """Block until stopped by a signal; returns the exit status."""
         # the daemon owns the state while it lives: a cron `run` on the same database
         # then stops at once instead of polling the same feeds beside it
+        if not isinstance(self.config.database, Path):
+            return self._run()  # PostgreSQL: nodes share the state (claims keep them apart)
         lock = StateLock(self.config.database)
         if not lock.acquire(0):
             log.warning("daemon status=waiting lock=%s (another run holds it)", lock.path)
@@ -245,7 +251,11 @@ class Daemon:
     def write_site(self) -> None:
         """index.html and feeds.opml; with thousands of feeds, not after every poll."""
         self._site_dirty = False
-        store = SQLiteStore(self.config.database)
+        try:
+            store = open_store(self.config.database)
+        except FeedgenDwError as exc:
+            log.error("site status=failed error=%s", exc)
+            return
         try:
             with self._lock:
                 write_site(self.config.feeds, store, self._output())

@@ -1,4 +1,8 @@
-"""The SQLite schema of the state file, as migrations: entry n brings user_version n-1 to n."""
+"""The schema of the state, as migrations: entry n brings schema version n-1 to n.
+
+Written once for both backends: SQLite keeps the version in `PRAGMA user_version`,
+PostgreSQL in the table `feedgen_dw_schema`; PostgreSQL's statements are these with its
+names for the types that differ (postgres_migrations)."""
 
 from __future__ import annotations
 
@@ -73,3 +77,21 @@ MIGRATIONS: tuple[str, ...] = (
     );
     """,
 )
+
+
+# SQLite type -> PostgreSQL type, where they differ
+_POSTGRES_TYPES = {"BLOB": "BYTEA"}
+
+
+def statements(scripts: tuple[str, ...]) -> list[str]:
+    """The statements of migration scripts, in order."""
+    return [s.strip() for script in scripts for s in script.split(";") if s.strip()]
+
+
+def postgres_migrations() -> tuple[str, ...]:
+    """MIGRATIONS as PostgreSQL reads them."""
+    def translate(script: str) -> str:
+        for sqlite_type, pg_type in _POSTGRES_TYPES.items():
+            script = script.replace(f" {sqlite_type} ", f" {pg_type} ")
+        return script
+    return tuple(translate(script) for script in MIGRATIONS)

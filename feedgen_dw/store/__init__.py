@@ -1,0 +1,66 @@
+"""State between polls, behind one small interface, on SQLite or PostgreSQL.
+
+`Store` is what poll_feed() needs; sql.py holds its queries for both backends,
+sqlite.py the default (a file, one machine), postgres.py the database several daemons
+share. `open_store(database)` picks the backend from the config's `database:`: a path,
+or a postgresql:// URL. psycopg is imported only for the latter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from feedgen_dw.model import ArticleState, EntryXml, FeedItem, FeedStatus, HttpState
+from feedgen_dw.store.sql import SqlStore
+from feedgen_dw.store.sqlite import APPLICATION_ID, SQLiteStore
+
+__all__ = ["APPLICATION_ID", "SQLiteStore", "SqlStore", "Store", "is_postgres_url", "open_store"]
+
+
+class Store(Protocol):
+    """What the poll needs from a state backend."""
+
+    def load_article(self, feed: str, article_id: str) -> ArticleState | None: ...
+
+    def latest_article(self, feed: str, sections: bool = False) -> ArticleState | None: ...
+
+    def has_articles(self, feed: str) -> bool: ...
+
+    def recent_articles(self, feed: str, since: datetime) -> list[tuple[str, str]]: ...
+
+    def save_poll(
+        self, feed: str, articles: Sequence[ArticleState], now: datetime,
+        http: HttpState | None = None, changed: bool = False,
+        previous: Sequence[ArticleState] = (),
+    ) -> None: ...
+
+    def record_failure(self, feed: str, error: str, now: datetime) -> None: ...
+
+    def status(self, feed: str) -> FeedStatus: ...
+
+    def items(self, feed: str, limit: int) -> list[FeedItem]: ...
+
+    def mark_rendered(self, feed: str, entries: Mapping[str, EntryXml] | None = None) -> None: ...
+
+    def overview(self) -> dict[str, tuple[str | None, str | None, int]]: ...
+
+    def statuses(self) -> dict[str, FeedStatus]: ...
+
+    def close(self) -> None: ...
+
+
+def is_postgres_url(database: Path | str) -> bool:
+    """True for a postgresql:// or postgres:// URL (a path is a SQLite file)."""
+    return isinstance(database, str) and database.startswith(("postgresql://", "postgres://"))
+
+
+def open_store(database: Path | str) -> SqlStore:
+    """The store at `database`: a SQLite file, or a PostgreSQL URL."""
+    if isinstance(database, Path):
+        return SQLiteStore(database)
+    from feedgen_dw.store.postgres import PostgresStore
+
+    return PostgresStore(database)

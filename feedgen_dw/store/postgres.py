@@ -1,0 +1,127 @@
+"""The PostgreSQL backend: psycopg 3 over a connection pool, the queries of sql.py.
+
+Several nodes share one database: the schema is created and migrated on open under an
+advisory lock, so nodes starting together migrate it once. The password comes from the
+URL, PGPASSWORD or ~/.pgpass (libpq reads them); messages never show it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from feedgen_dw.errors import StoreError
+from feedgen_dw.schema import postgres_migrations, statements
+from feedgen_dw.store.sql import Row, SqlStore, Writer, one_line
+
+SCHEMA_LOCK = 0x46475744  # advisory lock key while the schema is checked or migrated
+CONNECT_TIMEOUT = 5  # seconds to reach the server
+POOL_TIMEOUT = 10.0  # seconds a query waits for a connection: a poll fails after that
+
+# the pool logs every failed reconnect; the poll that fails says it once
+logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+@lru_cache(maxsize=256)
+def _pg(sql: str) -> str:
+    return sql.replace("?", "%s")
+
+
+class _PgWriter:
+    def __init__(self, conn: psycopg.Connection[Row]) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._conn.execute(_pg(sql), params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            with self._conn.cursor() as cur:
+                cur.executemany(_pg(sql), rows)
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self._conn.execute(_pg(sql), params).fetchall()
+
+
+class PostgresStore(SqlStore):
+    """A PostgreSQL database shared by any number of nodes; one transaction per poll."""
+
+    GREATEST = "greatest"
+
+    def __init__(self, url: str, max_connections: int = 4) -> None:
+        self.url = url
+        self.name = redact(url)
+        try:
+            self._pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
+                url, min_size=1, max_size=max_connections, open=True, timeout=POOL_TIMEOUT,
+                kwargs={"autocommit": True, "row_factory": dict_row,
+                        "connect_timeout": CONNECT_TIMEOUT},
+                check=ConnectionPool.check_connection, name="feedgen-dw",
+            )
+        except psycopg.Error as exc:  # a malformed URL
+            raise StoreError(f"{self.name}: cannot use this database URL "
+                             f"({one_line(exc)})") from None
+        try:
+            self._open()
+        except StoreError:
+            self._pool.close()
+            raise
+        except self._driver_errors() as exc:
+            self._pool.close()
+            raise StoreError(f"{self.name}: cannot open database ({one_line(exc)})") from None
+
+    def _open(self) -> None:
+        migrations = postgres_migrations()
+        with self._transaction() as w:
+            w.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
+            found = w.rows(
+                "SELECT to_regclass('feedgen_dw_schema') IS NOT NULL AS ours, "
+                "to_regclass('feeds') IS NOT NULL OR to_regclass('sections') IS NOT NULL "
+                "AS others")[0]
+            if not found["ours"]:
+                if found["others"]:
+                    raise StoreError(f"{self.name}: holds tables of something else; "
+                                     "not touching it")
+                w.execute("CREATE TABLE feedgen_dw_schema (version INTEGER NOT NULL)")
+                w.execute("INSERT INTO feedgen_dw_schema (version) VALUES (0)")
+            version = w.rows("SELECT version FROM feedgen_dw_schema")[0]["version"]
+            if version > len(migrations):
+                raise StoreError(f"{self.name}: schema version {version} is newer than "
+                                 "this feedgen-dw knows")
+            for statement in statements(migrations[version:]):
+                w.execute(statement)
+            w.execute("UPDATE feedgen_dw_schema SET version=?", (len(migrations),))
+
+    def close(self) -> None:
+        """Close the pool's connections."""
+        self._pool.close()
+
+    def _driver_errors(self) -> tuple[type[BaseException], ...]:
+        return (psycopg.Error, PoolTimeout)
+
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        with self._pool.connection() as conn:
+            return conn.execute(_pg(sql), params).fetchall()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Writer]:
+        with self._pool.connection() as conn, conn.transaction():
+            yield _PgWriter(conn)

@@ -1,0 +1,112 @@
+"""The PostgreSQL backend beyond the shared store tests: its schema marker, foreign
+databases, nodes opening at once, a whole poll, the URL in the config, an outage."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from feedgen_dw.config import FeedConfig, parse_config
+from feedgen_dw.demo import FIRST, SECOND
+from feedgen_dw.errors import ConfigError, StoreError
+from feedgen_dw.fetch import Fetcher
+from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed
+from feedgen_dw.replay import ReplayServer
+from feedgen_dw.schema import MIGRATIONS
+from feedgen_dw.store import SqlStore, open_store
+from feedgen_dw.store.postgres import redact
+from tests.pg import PgServer, pg_server_fixture, pg_url_fixture  # noqa: F401  # fixtures
+
+T0 = datetime(2026, 11, 24, 5, tzinfo=UTC)
+
+
+def test_schema_is_created_once_and_marked(pg_url: str) -> None:
+    open_store(pg_url).close()
+    open_store(pg_url).close()  # a second open migrates nothing
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT version FROM feedgen_dw_schema").fetchall() == [
+            (len(MIGRATIONS),)]
+
+
+def test_nodes_opening_together_migrate_once(pg_url: str) -> None:
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        try:
+            open_store(pg_url).close()
+        except BaseException as exc:  # collected for the assert
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_a_database_of_something_else_is_refused_and_left_alone(pg_url: str) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE feeds (x int)")
+    with pytest.raises(StoreError, match="something else"):
+        open_store(pg_url)
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT to_regclass('feedgen_dw_schema')").fetchone() == (None,)
+
+
+def test_a_server_that_is_not_there_is_one_line_without_the_password(
+    pg_server: PgServer,
+) -> None:
+    url = f"postgresql://feedgen:s3cret@127.0.0.1:{pg_server.port + 1}/x"
+    with pytest.raises(StoreError) as info:
+        open_store(url)
+    message = str(info.value)
+    assert "s3cret" not in message and "\n" not in message and "cannot open" in message
+    assert redact(url) == f"postgresql://feedgen:***@127.0.0.1:{pg_server.port + 1}/x"
+
+
+def test_the_config_takes_a_postgresql_url(tmp_path: Path) -> None:
+    feeds = {"f": {"url": "https://h.example/a-1"}}
+    for url in ("postgresql://feedgen@db.example/feeds", "postgres://u:pw@db:5433/feeds"):
+        config = parse_config({"database": url, "feeds": feeds}, tmp_path / "c.yaml")
+        assert config.database == url
+    with pytest.raises(ConfigError, match="names no database") as info:
+        parse_config({"database": "postgresql://u:pw@db/", "feeds": feeds}, tmp_path / "c.yaml")
+    assert "pw" not in str(info.value)
+
+
+def test_a_whole_poll_through_postgresql(pg_url: str, server: ReplayServer,
+                                         tmp_path: Path) -> None:
+    store: SqlStore = open_store(pg_url)
+    fetcher = Fetcher(retries=0)
+    output = Output(tmp_path / "public", "http://127.0.0.1:8080/")
+    feed = FeedConfig(name="f", url=server.publish(FIRST), site="dw")
+    try:
+        assert poll_feed(feed, store, fetcher, output, fixed_clock(T0)).ok
+        first = feed_paths(output, "f")["atom"].read_bytes()
+        server.publish(SECOND)
+        later = T0 + timedelta(hours=2)
+        result = poll_feed(feed, store, fetcher, output, fixed_clock(later))
+        assert result.ok and result.new >= 1
+        assert feed_paths(output, "f")["atom"].read_bytes() != first
+        assert store.status("f").last_success == later
+        assert all(i.stored_xml is not None for i in store.items("f", 100))
+    finally:
+        store.close()
+        fetcher.close()
+
+
+def test_the_store_works_again_after_the_server_restarts(pg_server: PgServer) -> None:
+    url = pg_server.new_database()
+    store = open_store(url)
+    store.record_failure("f", "x", T0)
+    pg_server.stop()  # every pooled connection is cut
+    pg_server.start()
+    # the pool drops the dead connections and makes new ones: no reopen needed
+    store.record_failure("f", "y", T0 + timedelta(minutes=1))
+    assert store.status("f").failures == 2
+    store.close()
