@@ -23,7 +23,7 @@ from feedgen_dw.fetch import Fetcher
 from feedgen_dw.lock import StateLock
 from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed, utc_now, write_site
 from feedgen_dw.schedule import is_stopped
-from feedgen_dw.store import open_store
+from feedgen_dw.store import is_postgres_url, open_store
 
 log = logging.getLogger("feedgen_dw")
 
@@ -108,6 +108,11 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--dir", type=Path, help="serve this folder instead, no config needed "
                         "(e.g. demo/public after `make demo`)")
     _listen_options(serve)
+
+    migrate = command("migrate", "copy the config's SQLite state into PostgreSQL")
+    migrate.add_argument("--config", type=Path, default=Path("config.yaml"), help=config_help)
+    migrate.add_argument("--to", required=True, metavar="postgresql://user@host/db",
+                         help="the database the nodes will share (run it again: same result)")
 
     inspect = command("inspect", "show what a page extracts to (no state touched)")
     inspect.add_argument("source", help="a URL or a saved HTML file")
@@ -194,6 +199,27 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from feedgen_dw.store.migrate import copy_state
+
+    config = load_config(args.config)
+    if not isinstance(config.database, Path):
+        raise UsageError(f"{config.path}: database: is not a SQLite file; nothing to migrate")
+    if not is_postgres_url(args.to):
+        raise UsageError("--to: expected a postgresql:// or postgres:// URL")
+    if not config.database.exists():
+        raise UsageError(f"{config.database}: no such state file")
+    source, target = open_store(config.database), open_store(args.to)
+    try:
+        counts = copy_state(source, target)
+    finally:
+        source.close()
+        target.close()
+    print(f"copied {config.database} to {target.name}: "
+          + ", ".join(f"{n} {table}" for table, n in counts.items()))
+    return EXIT_OK
+
+
 def _cmd_inspect(args: argparse.Namespace) -> int:
     source: str = args.source
     if source.startswith(("http://", "https://")):
@@ -236,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _logging(args.command, args.verbose)
     commands = {"run": _cmd_run, "daemon": _cmd_daemon, "serve": _cmd_serve,
-                "inspect": _cmd_inspect}
+                "inspect": _cmd_inspect, "migrate": _cmd_migrate}
     try:
         return commands[args.command](args)
     except (ConfigError, UsageError) as exc:

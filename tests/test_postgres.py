@@ -110,3 +110,53 @@ def test_the_store_works_again_after_the_server_restarts(pg_server: PgServer) ->
     store.record_failure("f", "y", T0 + timedelta(minutes=1))
     assert store.status("f").failures == 2
     store.close()
+
+
+def test_migrate_copies_a_sqlite_state_again_and_again_to_the_same_result(
+    pg_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from feedgen_dw.cli import main
+    from feedgen_dw.diff import diff_article
+    from feedgen_dw.model import Article, EntryXml, HttpState, Section
+
+    def article(*texts: str) -> Article:
+        return Article(article_id="a-7", host="h.example", url="https://h.example/a-7",
+                       title="T", feed_title="T", language="de", profile="dw", source="t",
+                       sections=tuple(Section(headline=f"H {t}", html=f"<p>{t}</p>", text=t)
+                                      for t in texts))
+
+    (tmp_path / "config.yaml").write_text(
+        "database: state.sqlite3\nfeeds:\n  f:\n    url: https://h.example/a-7\n")
+    sqlite = open_store(tmp_path / "state.sqlite3")
+    first = diff_article(None, article("eins zwei drei", "vier fünf sechs"), T0).state
+    http = HttpState(config_url="https://h.example/a-7", fetch_url="https://h.example/b",
+                     etag='"e1"', last_modified="Tue, 24 Nov 2026 05:00:00 GMT")
+    sqlite.save_poll("f", [first], T0, http=http, changed=True)
+    sqlite.mark_rendered("f", {s.item_id: EntryXml(f"k{s.key}", b"<entry/>", b"<item/>")
+                               for s in first.sections})
+    sqlite.record_failure("f", "HTTP 503", T0 + timedelta(minutes=5))
+    argv = ["migrate", "--config", str(tmp_path / "config.yaml"), "--to", pg_url]
+    assert main(argv) == 0
+    # a later state in SQLite (a section fewer) copied again replaces the first copy
+    later = T0 + timedelta(minutes=10)
+    second = diff_article(first, article("neu", "eins zwei drei"), later).state
+    sqlite.save_poll("f", [second], later, previous=[first])
+    assert main(argv) == 0 and main(argv) == 0
+    assert "copied" in capsys.readouterr().out
+    pg = open_store(pg_url)
+    try:
+        assert pg.load_article("f", "a-7") == sqlite.load_article("f", "a-7")
+        assert pg.statuses() == sqlite.statuses()
+        assert pg.items("f", 100) == sqlite.items("f", 100)
+        assert pg.overview() == sqlite.overview()
+    finally:
+        pg.close()
+        sqlite.close()
+
+
+def test_migrate_wants_a_postgresql_url(tmp_path: Path) -> None:
+    from feedgen_dw.cli import main
+
+    (tmp_path / "config.yaml").write_text("feeds:\n  f:\n    url: https://h.example/a-7\n")
+    assert main(["migrate", "--config", str(tmp_path / "config.yaml"),
+                 "--to", "sqlite:///x"]) == 2
