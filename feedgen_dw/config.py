@@ -40,7 +40,7 @@ SITE_FILES = ("index.html", "feed.xsl", "feeds.opml")
 # Keys allowed at the top and, to override them, in a feed.
 SETTING_KEYS = {
     "timeout", "user_agent", "max_bytes", "jitter", "quiet_after", "quiet_interval",
-    "stop_after", "lock_timeout", "workers", "author",
+    "stop_after", "lock_timeout", "workers", "per_host", "lease", "author",
 }
 TOP_KEYS = {"database", "output_dir", "base_url", "feeds", "websub_hub", "profiles"} | SETTING_KEYS
 PROFILE_KEYS = {"entries", "split", "title", "title_strip", "time", "time_format", "day",
@@ -60,6 +60,7 @@ DURATION_BOUNDS = (
     ("stop_after", MINUTE, 365 * DAY, False),
     ("jitter", 0.0, DAY, True),
     ("lock_timeout", 0.0, DAY, True),
+    ("lease", 1.0, DAY, False),
 )
 
 
@@ -76,6 +77,8 @@ class Settings:
     stop_after: float = 48 * 3600  # unchanged this long: stop polling
     lock_timeout: float = 0  # how long `run` waits for another run's lock
     workers: int = 4  # concurrent polls in the daemon
+    per_host: int = 4  # concurrent polls of one host across the nodes of one PostgreSQL
+    lease: float = 120.0  # seconds a node's claim on a feed lasts unless renewed
     author: str | None = None  # the feeds' author; None: the outlet's host
 
 
@@ -145,6 +148,8 @@ def _settings(data: Mapping[str, Any], base: Settings, where: str) -> Settings:
         changes["author"] = author or None
     if "workers" in data:
         changes["workers"] = int_between(data["workers"], f"{where}workers", 1, 64)
+    if "per_host" in data:
+        changes["per_host"] = int_between(data["per_host"], f"{where}per_host", 1, 64)
     return replace(base, **changes)
 
 

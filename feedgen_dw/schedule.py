@@ -8,14 +8,18 @@ feed, max_instances=1, coalescing) calling the same poll_feed() as `run`.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import signal
+import socket
 import threading
+from concurrent.futures import ThreadPoolExecutor as PollPool
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from feedgen_dw.config import Config, FeedConfig, load_config
 from feedgen_dw.errors import FeedgenDwError
@@ -23,7 +27,8 @@ from feedgen_dw.fetch import Fetcher
 from feedgen_dw.lock import StateLock
 from feedgen_dw.model import FeedStatus
 from feedgen_dw.poll import Clock, Output, poll_feed, utc_now, write_site
-from feedgen_dw.store import Store, open_store
+from feedgen_dw.store import Store, claims, open_store
+from feedgen_dw.store.sql import SqlStore
 
 if TYPE_CHECKING:
     from feedgen_dw.serve import FeedHTTPServer
@@ -32,6 +37,10 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 3600.0  # failing feeds are retried at least hourly
 SITE_EVERY = 5  # seconds between rewrites of index.html and feeds.opml in the daemon
+# several daemons on one PostgreSQL (store/claims.py)
+# a claim lasts `lease` (config; 120 s) unless renewed, renewed every third of it: a dead
+# node's feeds wait at most one lease
+TICK = 1.0  # seconds between a node's claim rounds
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,14 @@ class Daemon:
         )
         self._serve = serve  # bound in run(), once the state's lock is ours
         self.server: FeedHTTPServer | None = None
+        # PostgreSQL: the nodes share the schedule; this node polls what it claims
+        self.shared = not isinstance(self.config.database, Path)
+        self.node = f"{socket.gethostname()}/{os.getpid()}"
+        self._claimed: set[str] = set()
+        self._claim_lock = threading.Lock()
+        self._polls = PollPool(self.config.settings.workers) if self.shared else None
+        self._shared_store: SqlStore | None = None
+        self._db_down = False
 
     def max_age(self, file_name: str) -> int:
         """Seconds a client may cache a served file: its feed's interval."""
@@ -112,13 +129,21 @@ class Daemon:
 
     def _resources(self) -> tuple[Store, Fetcher]:
         # one connection and one session per worker thread: sqlite3 connections are not
-        # shared across threads, and WAL lets their readers and the writer overlap
+        # shared across threads, and WAL lets their readers and the writer overlap;
+        # PostgreSQL's store is one pool for all threads
         local = self._local
         if getattr(local, "database", None) != self.config.database:
-            local.store = open_store(self.config.database)
+            local.store = self._store() if self.shared else open_store(self.config.database)
             local.fetcher = Fetcher()
             local.database = self.config.database
         return local.store, local.fetcher
+
+    def _store(self) -> SqlStore:
+        """The shared PostgreSQL store of this node (thread-safe: a pool)."""
+        with self._claim_lock:
+            if self._shared_store is None:
+                self._shared_store = open_store(self.config.database)
+            return self._shared_store
 
     def _output(self) -> Output:
         return Output(self.config.output_dir, self.config.base_url, self.config.websub_hub)
@@ -143,10 +168,14 @@ class Daemon:
             store, fetcher = self._resources()
             result = poll_feed(feed, store, fetcher, self._output(), self.clock)
             self._site_dirty = True  # written by the site job, not after every poll
-            if self._stopping:
+            if self._stopping and not self.shared:
                 return  # the scheduler is shutting down; nothing left to plan
             now = self.clock()
             plan = plan_next(feed, store.status(name), now, self.rng, result.retry_after)
+            if self.shared:  # the next poll is the schedule's, for whichever node claims it
+                due = None if plan.delay is None else now + timedelta(seconds=plan.delay)
+                claims.release(self._store(), self.node, name, now, due)
+                return
         except FeedgenDwError as exc:  # the database is away: the interval tries again
             log.error("poll feed=%s status=failed error=%s", name, exc)
             return
@@ -168,12 +197,76 @@ class Daemon:
             pass  # the feed was removed, or the daemon stopped, while it was being polled
 
     def _add_jobs(self, feeds: list[FeedConfig]) -> None:
+        if self.shared:
+            self._register(feeds)
+            return
         store = open_store(self.config.database)  # one connection for thousands of feeds
         try:
             for feed in feeds:
                 self._add_job(feed, store)
         finally:
             store.close()
+
+    def _register(self, feeds: list[FeedConfig]) -> None:
+        """Put feeds on the shared schedule (a feed already there keeps its due time)."""
+        store, now = self._store(), self.clock()
+        statuses = store.statuses()
+        rows = []
+        for feed in feeds:
+            plan = plan_first(feed, statuses.get(feed.name, FeedStatus(feed.name)), now,
+                              self.rng)
+            rows.append((feed.name, feed.url, urlsplit(feed.url).hostname or "",
+                         now + timedelta(seconds=plan.delay or 0), plan.delay is None))
+        claims.register(store, rows)
+        log.info("schedule node=%s feeds=%d (shared)", self.node, len(rows))
+
+    def _tick(self) -> None:
+        """Claim due feeds for the free workers of this node and start their polls."""
+        if self._stopping or self._polls is None:
+            return
+        now = self.clock()
+        try:
+            with self._claim_lock:
+                free = self.config.settings.workers - len(self._claimed)
+            names = claims.claim(self._store(), self.node, [f.name for f in self.config.feeds],
+                                 now, now + timedelta(seconds=self.config.settings.lease), free,
+                                 self.config.settings.per_host)
+        except FeedgenDwError as exc:
+            self._database_down(exc)
+            return
+        self._database_back()
+        for name in names:
+            with self._claim_lock:
+                self._claimed.add(name)
+            self._polls.submit(self._poll_claimed, name)
+
+    def _poll_claimed(self, name: str) -> None:
+        try:
+            self.poll(name)
+        finally:
+            with self._claim_lock:
+                self._claimed.discard(name)
+
+    def _renew(self) -> None:
+        now = self.clock()
+        with self._claim_lock:
+            running = sorted(self._claimed)
+        try:
+            claims.renew(self._store(), self.node, running, now,
+                         now + timedelta(seconds=self.config.settings.lease))
+        except FeedgenDwError as exc:
+            self._database_down(exc)
+
+    def _database_down(self, exc: FeedgenDwError) -> None:
+        if not self._db_down:  # one line per outage, not one per tick
+            self._db_down = True
+            log.error("database status=unreachable node=%s error=%s (polls wait)",
+                      self.node, exc)
+
+    def _database_back(self) -> None:
+        if self._db_down:
+            self._db_down = False
+            log.info("database status=back node=%s", self.node)
 
     def _add_job(self, feed: FeedConfig, store: Store) -> None:
         from apscheduler.triggers.interval import IntervalTrigger
@@ -204,7 +297,8 @@ class Daemon:
         self.config = new
         self._add_jobs([feed for feed in new.feeds if old.get(feed.name) != feed])
         for name in set(old) - {f.name for f in new.feeds}:
-            self.scheduler.remove_job(name)
+            if not self.shared:  # shared: only the config's feeds are claimed
+                self.scheduler.remove_job(name)
             log.info("schedule feed=%s status=removed", name)
         log.info("reload status=ok feeds=%d", len(new.feeds))
         return True
@@ -222,6 +316,8 @@ class Daemon:
         # them to plan its next run: stop without waiting, then wait outside the locks
         self._stopping = True
         self.scheduler.shutdown(wait=False)
+        if self._polls is not None:
+            self._polls.shutdown(wait=False)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until no poll is running; False on timeout."""
@@ -252,7 +348,7 @@ class Daemon:
         """index.html and feeds.opml; with thousands of feeds, not after every poll."""
         self._site_dirty = False
         try:
-            store = open_store(self.config.database)
+            store = self._store() if self.shared else open_store(self.config.database)
         except FeedgenDwError as exc:
             log.error("site status=failed error=%s", exc)
             return
@@ -262,7 +358,8 @@ class Daemon:
         except FeedgenDwError as exc:
             log.error("site status=failed error=%s", exc)
         finally:
-            store.close()
+            if not self.shared:
+                store.close()
 
     def _site_job(self) -> None:
         if self._site_dirty:
@@ -280,6 +377,12 @@ class Daemon:
         self.scheduler.add_job(self._site_job, "interval", seconds=SITE_EVERY, id="site",
                                max_instances=1, coalesce=True)
         self.schedule_all()
+        if self.shared:
+            self._renew()  # seen at once, on the index of every node
+            self.scheduler.add_job(self._tick, "interval", seconds=TICK, id="claim",
+                                   max_instances=1, coalesce=True)
+            self.scheduler.add_job(self._renew, "interval", id="renew", max_instances=1,
+                                   seconds=self.config.settings.lease / 3, coalesce=True)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self._on_signal)
         try:

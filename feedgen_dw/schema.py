@@ -76,6 +76,28 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (feed, item_id)
     );
     """,
+    # the schedule shared by several daemons on one PostgreSQL (SQLite's single daemon
+    # keeps it in memory, from the feeds' status): when each feed is due, whether it is
+    # stopped, which node holds it and until when (its lease), which node polled it last;
+    # and when each node was last seen
+    """
+    CREATE TABLE claims (
+        feed TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        host TEXT NOT NULL,
+        due TEXT NOT NULL,
+        stopped INTEGER NOT NULL DEFAULT 0,
+        node TEXT,
+        lease_until TEXT,
+        last_node TEXT,
+        last_polled TEXT
+    );
+    CREATE INDEX claims_by_due ON claims (due);
+    CREATE TABLE nodes (
+        node TEXT PRIMARY KEY,
+        seen TEXT NOT NULL
+    );
+    """,
 )
 
 

@@ -1,0 +1,151 @@
+"""Several daemons on one PostgreSQL, as whole processes, against a local server of
+changing pages that counts concurrent requests per URL.
+
+`make test` runs a small version (3 nodes, 24 pages at a 2 s interval, one node killed
+with SIGKILL mid-run, a 3 s lease); the issue's full size (300 pages at 10 s for two
+minutes) is `FEEDGEN_DW_NODES_FULL=1`. No wall clock is read: waits are loops of short
+sleeps over what the server counted.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from feedgen_dw.replay import DemoPage, DemoSection, render_page
+from feedgen_dw.store import open_store
+from feedgen_dw.store.claims import nodes_seen, polled_by
+from tests.pg import pg_server_fixture, pg_url_fixture  # noqa: F401  # fixtures
+
+FULL = os.environ.get("FEEDGEN_DW_NODES_FULL") == "1"
+PAGES, INTERVAL, ROUNDS = (300, 10, 12) if FULL else (24, 2, 4)
+CAP = 40  # sections a page grows to
+
+
+def _page(n: int, version: int) -> DemoPage:
+    def section(k: int) -> DemoSection:
+        words = " ".join(f"wort{n}x{k}y{j}" for j in range(12))
+        return DemoSection(headline=f"Meldung {k} der Seite {n}",
+                           paragraphs=(f"Bericht {k}: {words}.",))
+    lead = DemoSection(paragraphs=(f"Der Tag auf Seite {n} im Überblick: alles Neue hier.",))
+    return DemoPage(article_id=f"8{n:07d}", slug=f"seite-{n}", title=f"Live {n}",
+                    teaser="Neues", sections=(lead, *(section(k) for k in range(1, version + 1))))
+
+
+class PagesServer:
+    """Page n grows by a section with every request for it; concurrency is counted."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.count = [0] * PAGES
+        self.inflight = [0] * PAGES
+        self.most_at_once = [0] * PAGES
+        pages = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                n = int(self.path.split("/")[2].removeprefix("seite-"))
+                with pages.lock:
+                    pages.count[n] += 1
+                    pages.inflight[n] += 1
+                    pages.most_at_once[n] = max(pages.most_at_once[n], pages.inflight[n])
+                    version = min(pages.count[n], CAP)
+                try:
+                    time.sleep(0.05)  # a window for a second request to overlap
+                    body = render_page(_page(n, version), pages.url).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                finally:
+                    with pages.lock:
+                        pages.inflight[n] -= 1
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def counts(self) -> list[int]:
+        with self.lock:
+            return list(self.count)
+
+
+@pytest.fixture
+def pages() -> Iterator[PagesServer]:
+    server = PagesServer()
+    yield server
+    server.httpd.shutdown()
+
+
+def _wait(check: Callable[[], bool], what: str, steps: int,
+          alive: list[subprocess.Popen[bytes]]) -> None:
+    for _ in range(steps):  # steps of 0.2 s
+        if check():
+            return
+        assert all(p.poll() is None for p in alive), "a node exited (see its log)"
+        time.sleep(0.2)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def test_three_nodes_share_the_feeds_and_a_killed_one_is_taken_over(
+    pg_url: str, pages: PagesServer, tmp_path: Path,
+) -> None:
+    feeds = "".join(f"  p{n}:\n    url: {pages.url}/de/seite-{n}/a-8{n:07d}\n    site: dw\n"
+                    f"    interval: {INTERVAL}s\n    on_edit: update\n" for n in range(PAGES))
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"database: {pg_url}\noutput_dir: public\njitter: {INTERVAL / 10}s\nlease: 3s\n"
+        f"workers: 4\nper_host: 12\nfeeds:\n{feeds}", encoding="utf-8")
+    logs = [open(tmp_path / f"node{i}.log", "w") for i in range(3)]  # noqa: SIM115
+    nodes = [subprocess.Popen([sys.executable, "-m", "feedgen_dw", "daemon", "--config",
+                               str(config)], stdout=log, stderr=subprocess.STDOUT)
+             for log in logs]
+    try:
+        _wait(lambda: min(pages.counts()) >= ROUNDS, "every page polled a few times",
+              steps=ROUNDS * INTERVAL * 5 * 4, alive=nodes)
+        nodes[0].send_signal(signal.SIGKILL)  # mid-poll, most likely: it polls all the time
+        nodes[0].wait()
+        at_kill = pages.counts()
+        # every feed, its feeds too, polled again within a lease and an interval or two
+        _wait(lambda: all(c >= k + 2 for c, k in zip(pages.counts(), at_kill, strict=True)),
+              "the others to take the killed node's feeds over",
+              steps=(3 + 3 * INTERVAL) * 5 * 4, alive=nodes[1:])
+    finally:
+        for node in nodes[1:]:
+            node.send_signal(signal.SIGTERM)
+        for node in nodes:
+            node.wait(timeout=60)
+        for log in logs:
+            log.close()
+    assert max(pages.most_at_once) == 1, "two requests for one feed at once"
+    counts = pages.counts()
+    assert min(counts) * 2 >= max(counts), f"polls per feed uneven: {counts}"
+    store = open_store(pg_url)
+    try:
+        polled = polled_by(store)
+        assert len({node for node, _ in polled.values()}) >= 2  # the work was shared
+        assert len(nodes_seen(store)) == 3
+        for n in range(PAGES):
+            items = store.items(f"p{n}", 1000)
+            ids = [i.item_id for i in items]
+            assert len(ids) == len(set(ids)), f"p{n}: an item twice"
+            # every section served is in the feed once: the lead and 1 .. the last version
+            assert len(items) == 1 + min(counts[n], CAP), (n, len(items), counts[n])
+    finally:
+        store.close()
+    for i in (1, 2):
+        text = (tmp_path / f"node{i}.log").read_text()
+        assert "Traceback" not in text, text[-3000:]
