@@ -236,7 +236,7 @@ def diff_article(
         feed_title=article.feed_title, language=article.language, tag_date=tag_date,
         first_seen=prev.first_seen if prev else now,
         last_changed=now if touched or prev is None else prev.last_changed,
-        sections=tuple(result),
+        sections=tuple(result), fetch_url=prev.fetch_url if prev else None,
     )
     return DiffResult(
         state=next_state, new=tuple(new_keys), changed=tuple(changed),

@@ -5,9 +5,23 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from feedgen_dw.errors import OutputError
+
+# A temp file of ours this old was left by a process killed mid-write (SIGTERM, SIGKILL,
+# power): removed on the next write of its file. Younger ones may be another writer's.
+STALE_TMP_AGE = 600.0
+
+
+def _remove_stale_tmp(path: Path) -> None:
+    now = time.time()
+    with contextlib.suppress(OSError):
+        for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                if now - tmp.lstat().st_mtime > STALE_TMP_AGE:
+                    tmp.unlink()
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
@@ -26,6 +40,7 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     tmp_name = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_tmp(path)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as tmp:
             tmp.write(data)

@@ -11,6 +11,7 @@ from lxml import etree
 from lxml.html import builder as E
 
 from feedgen_dw.model import FeedStatus
+from feedgen_dw.safetext import error_line, xml_safe
 
 STYLE = """
 body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
@@ -42,11 +43,13 @@ def render_index(feeds: Sequence[FeedSummary], base_url: str) -> bytes:
         links = []
         for fmt, label in (("atom", "Atom"), ("rss", "RSS"), ("json", "JSON Feed")):
             links += [E.A(label, href=f"{base_url}{feed.name}.{fmt}"), " "]
-        title_cell = E.TD(E.STRONG(feed.title), E.BR(), E.SMALL(feed.name))
+        # everything shown here came from outside (config, pages, answers): xml_safe, so
+        # that one control character cannot stop the index from being written again
+        title_cell = E.TD(E.STRONG(xml_safe(feed.title)), E.BR(), E.SMALL(feed.name))
         if feed.link:
             title_cell.append(E.BR())
-            title_cell.append(E.A("article", href=feed.link))
-        error = feed.status.last_error
+            title_cell.append(E.A("article", href=xml_safe(feed.link)))
+        error = error_line(feed.status.last_error) if feed.status.last_error else None
         rows.append(E.TR(
             title_cell,
             E.TD(*links),
@@ -86,9 +89,10 @@ def render_opml(feeds: Sequence[FeedSummary], base_url: str) -> bytes:
     etree.SubElement(head, "title").text = "feedgen-dw feeds"
     body = etree.SubElement(root, "body")
     for feed in feeds:
-        outline = etree.SubElement(body, "outline", type="rss", text=feed.title,
-                                   title=feed.title, xmlUrl=f"{base_url}{feed.name}.atom")
+        title = xml_safe(feed.title)
+        outline = etree.SubElement(body, "outline", type="rss", text=title,
+                                   title=title, xmlUrl=f"{base_url}{feed.name}.atom")
         if feed.link:
-            outline.set("htmlUrl", feed.link)
+            outline.set("htmlUrl", xml_safe(feed.link))
     xml: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return xml
