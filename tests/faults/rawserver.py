@@ -15,8 +15,9 @@ Answer = Callable[[socket.socket, bytes], None]
 class RawServer:
     """Accepts connections and hands each, with the request head it sent, to `answer`."""
 
-    def __init__(self, answer: Answer) -> None:
+    def __init__(self, answer: Answer, read_head: bool = True) -> None:
         self.answer = answer
+        self.read_head = read_head  # False: answer at once (e.g. to a TLS hello)
         self.requests: list[bytes] = []
         self.stopping = threading.Event()
         self.sock = socket.socket()
@@ -43,7 +44,7 @@ class RawServer:
         with conn, contextlib.suppress(OSError):
             conn.settimeout(30)
             head = b""
-            while b"\r\n\r\n" not in head:
+            while self.read_head and b"\r\n\r\n" not in head:
                 data = conn.recv(65536)
                 if not data:
                     return
@@ -65,8 +66,8 @@ class RawServer:
 
 
 @contextlib.contextmanager
-def raw_server(answer: Answer) -> Iterator[RawServer]:
-    server = RawServer(answer)
+def raw_server(answer: Answer, read_head: bool = True) -> Iterator[RawServer]:
+    server = RawServer(answer, read_head)
     try:
         yield server
     finally:
