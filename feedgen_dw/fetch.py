@@ -258,8 +258,8 @@ class Fetcher:
         if watch.aborted:
             return FetchError(f"{url}: fetch abandoned (the daemon is stopping)", url=url)
         return FetchError(
-            f"{url}: timed out after {watch.elapsed():.0f}s in total (a fetch may take "
-            f"{settings.deadline:g}s; timeout {settings.timeout:g}s per read)", url=url)
+            f"{url}: timed out after {watch.elapsed():.0f}s in total (timeout "
+            f"{settings.timeout:g}s per read, {settings.deadline:g}s per fetch)", url=url)
 
     def _get(self, url: str, headers: dict[str, str], settings: FetchSettings,
              feeds_too: bool) -> FetchResult:
@@ -286,6 +286,8 @@ class Fetcher:
             reason = _reason(exc)
             if reason == "timed out":  # a read timeout, after retries, arrives as this
                 raise _timed_out(url, timeout, started) from None
+            if reason.startswith("TLS"):
+                raise FetchError(f"{url}: {reason}", url=url) from None
             raise FetchError(f"{url}: connection failed ({reason})", url=url) from None
         except requests.exceptions.ChunkedEncodingError:
             raise FetchError(f"{url}: connection broken mid-body", url=url) from None
