@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-import time
 from pathlib import Path
 
 from feedgen_dw.errors import OutputError
@@ -15,12 +14,13 @@ from feedgen_dw.errors import OutputError
 STALE_TMP_AGE = 600.0
 
 
-def _remove_stale_tmp(path: Path) -> None:
-    now = time.time()
+def _remove_stale_tmp(path: Path, ours: str, now: float) -> None:
+    # `now` is our own new temp file's mtime: the file system's clock, which is what the
+    # others' mtimes are on (the process clock may be faked or off)
     with contextlib.suppress(OSError):
         for tmp in path.parent.glob(f".{path.name}.*.tmp"):
             with contextlib.suppress(OSError):
-                if now - tmp.lstat().st_mtime > STALE_TMP_AGE:
+                if str(tmp) != ours and now - tmp.lstat().st_mtime > STALE_TMP_AGE:
                     tmp.unlink()
 
 
@@ -40,8 +40,8 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     tmp_name = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_tmp(path)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        _remove_stale_tmp(path, tmp_name, os.fstat(fd).st_mtime)
         with os.fdopen(fd, "wb") as tmp:
             tmp.write(data)
             tmp.flush()
