@@ -5,6 +5,9 @@ byte a second holds a fetch for ever, and no timeout a client can set stops that
 fetch runs under a `Watch`: the connections it uses register with it, and when its time
 is up (or the daemon is stopping, `abort_all()`) a timer shuts their sockets down, which
 ends any blocked read at once. Retries and their sleeps check it too.
+
+One watchdog thread checks every watch each WATCHDOG_TICK: no thread per fetch, and no
+timed wait on a lock (which never returns under libfaketime; a sleep does).
 """
 
 from __future__ import annotations
@@ -35,8 +38,6 @@ class Watch:
         self.aborted = False  # by abort_all(): the process is stopping
         self._conns: list[HTTPConnection] = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(max(0.0, seconds), self.expire)
-        self._timer.daemon = True
 
     def remaining(self) -> float:
         return self.until - time.monotonic()
@@ -68,14 +69,33 @@ class Watch:
                     sock.shutdown(socket.SHUT_RDWR)
 
     def done(self) -> None:
-        self._timer.cancel()
         with self._lock:
             self._conns = []
 
 
+WATCHDOG_TICK = 0.1  # seconds: how late past its deadline a fetch may end
 _current = threading.local()
 _active: set[Watch] = set()
 _active_lock = threading.Lock()
+_watchdog: threading.Thread | None = None
+
+
+def _watch_all() -> None:
+    while True:
+        time.sleep(WATCHDOG_TICK)
+        with _active_lock:
+            late = [watch for watch in _active if watch.remaining() <= 0]
+        for watch in late:
+            watch.expire()
+
+
+def _ensure_watchdog() -> None:
+    global _watchdog
+    with _active_lock:
+        if _watchdog is None or not _watchdog.is_alive():
+            _watchdog = threading.Thread(target=_watch_all, name="fetch-deadlines",
+                                         daemon=True)
+            _watchdog.start()
 
 
 def current() -> Watch | None:
@@ -87,11 +107,11 @@ def current() -> Watch | None:
 @contextlib.contextmanager
 def watching(seconds: float) -> Iterator[Watch]:
     """Run a fetch in this thread under a deadline of `seconds`."""
+    _ensure_watchdog()
     watch = Watch(seconds)
     _current.watch = watch
     with _active_lock:
         _active.add(watch)
-    watch._timer.start()
     try:
         yield watch
     finally:

@@ -13,10 +13,12 @@ import os
 import random
 import signal
 import threading
+import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from feedgen_dw.config import Config, FeedConfig, load_config
 from feedgen_dw.deadline import abort_all
@@ -92,6 +94,30 @@ def plan_first(feed: FeedConfig, status: FeedStatus, now: datetime, rng: random.
     return Plan(delay, plan.reason)
 
 
+TICK = 0.2  # seconds between the scheduler's looks at its event while it waits
+
+
+def _scheduler_class(base: type[Any]) -> type[Any]:
+    """APScheduler's blocking scheduler, waiting in short sleeps instead of one timed
+    Event.wait(): a timed wait never returns under libfaketime (the tests' +400 days),
+    and a sleep of TICK costs nothing worth counting."""
+
+    class SleepingScheduler(base):  # type: ignore[misc]
+        def _main_loop(self) -> None:
+            from apscheduler.schedulers.base import STATE_STOPPED
+
+            wait = float("inf")
+            while self.state != STATE_STOPPED:
+                until = time.monotonic() + min(wait, 10 * 365 * 86400)
+                while not self._event.is_set() and time.monotonic() < until:
+                    time.sleep(min(TICK, max(0.0, until - time.monotonic())))
+                self._event.clear()
+                next_in = self._process_jobs()  # None: no job is due ever
+                wait = float("inf") if next_in is None else next_in
+
+    return SleepingScheduler
+
+
 class Daemon:
     """Polls every feed on its schedule until SIGTERM/SIGINT; SIGHUP reloads the config."""
 
@@ -110,7 +136,7 @@ class Daemon:
         self._site_dirty = False
         self._busy = 0
         self._idle = threading.Condition()
-        self.scheduler = BlockingScheduler(
+        self.scheduler = _scheduler_class(BlockingScheduler)(
             executors={"default": ThreadPoolExecutor(self.config.settings.workers)},
             timezone="UTC",
         )
@@ -254,8 +280,16 @@ class Daemon:
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until no poll is running; False on timeout."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._busy == 0, timeout)
+        # short sleeps, not Condition.wait(timeout): a timed wait on a lock never returns
+        # under libfaketime (its deadline is on the faked clock), a sleep does
+        until = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._idle:
+                if self._busy == 0:
+                    return True
+            if until is not None and time.monotonic() >= until:
+                return False
+            time.sleep(0.05)
 
     def schedule_all(self) -> None:
         """Add a job for every feed of the config."""
