@@ -134,7 +134,9 @@ def _fetch(feed: FeedConfig, fetcher: Fetcher, http: HttpState, known: bool,
     """The page, and the URL that was asked for it."""
     # validators only help when there is a state to fall back on
     validators = Validators(http.etag, http.last_modified) if known else None
-    url = http.fetch_url or feed.url
+    # a target pinned off-site by an older version is not followed any more
+    pinned = http.fetch_url if http.fetch_url and same_site(http.fetch_url, feed.url) else None
+    url = pinned or feed.url
     try:
         return fetcher.get(url, _fetch_settings(feed, until), validators), url
     except FetchError as exc:

@@ -22,7 +22,7 @@ from feedgen_dw.cli import main
 from feedgen_dw.config import FeedConfig, Settings
 from feedgen_dw.demo import FIRST
 from feedgen_dw.fetch import Fetcher
-from feedgen_dw.model import PollResult
+from feedgen_dw.model import HttpState, PollResult
 from feedgen_dw.poll import Output, fixed_clock, poll_feed, write_site
 from feedgen_dw.replay import ReplayServer, render_page
 from feedgen_dw.store import SQLiteStore
@@ -201,6 +201,17 @@ def test_a_permanent_redirect_to_another_host_is_not_pinned(tmp_path: Path) -> N
                 assert result.ok, result.error
                 assert store.status("live").http.fetch_url is None
             assert _paths(home) == [b"/de/a-1"] * 3  # asked at home on every poll
+
+
+def test_an_off_site_target_pinned_by_an_older_version_is_dropped(tmp_path: Path) -> None:
+    with raw_server(_redirecting({})) as other, raw_server(_redirecting({})) as home, \
+            _poller(tmp_path) as (poll, store):
+        url = home.base_url + "/de/a-1"
+        off_site = other.base_url.replace("127.0.0.1", "localhost") + "/de/a-1"
+        store.save_poll("live", [], T0, http=HttpState(config_url=url, fetch_url=off_site))
+        assert poll(1, url).ok
+        assert not other.requests and _paths(home) == [b"/de/a-1"]
+        assert store.status("live").http.fetch_url is None
 
 
 def test_a_same_site_redirect_is_remembered_across_200s_and_forgotten_with_a_new_url(
