@@ -25,7 +25,7 @@ from feedgen_dw.deadline import abort_all
 from feedgen_dw.errors import FeedgenDwError
 from feedgen_dw.fetch import Fetcher
 from feedgen_dw.lock import StateLock
-from feedgen_dw.model import FeedStatus
+from feedgen_dw.model import FeedStatus, HttpState
 from feedgen_dw.poll import Clock, Output, poll_feed, utc_now, write_site
 from feedgen_dw.safetext import error_line
 from feedgen_dw.store import SQLiteStore
@@ -182,14 +182,23 @@ class Daemon:
             feed = self.config.feed(name)
         except FeedgenDwError:
             return  # removed by a reload while queued
-        store, fetcher = self._resources()
+        try:
+            store, fetcher = self._resources()
+        except Exception as exc:  # e.g. the database cannot be opened: one line, and the
+            # job's own interval tries again (APScheduler would print a traceback)
+            log.error("poll feed=%s status=failed error=%s", name, error_line(str(exc)))
+            return
         result = poll_feed(feed, store, fetcher, self._output(), self.clock)
         self._site_dirty = True  # written by the site job, not after every poll
         if self._stopping:
             return  # the scheduler is shutting down; nothing left to plan
         now = self.clock()
-        plan = plan_next(feed, store.status(name), now, self.rng, result.retry_after)
-        self._apply(name, plan, now)
+        try:
+            status = store.status(name)
+        except Exception as exc:  # a locked or failing database: plan as after a failure
+            log.error("schedule feed=%s status=failed error=%s", name, error_line(str(exc)))
+            status = FeedStatus(name=name, failures=1, http=HttpState(config_url=feed.url))
+        self._apply(name, plan_next(feed, status, now, self.rng, result.retry_after), now)
 
     def _apply(self, name: str, plan: Plan, now: datetime) -> None:
         from apscheduler.jobstores.base import JobLookupError

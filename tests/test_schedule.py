@@ -161,3 +161,21 @@ def test_schedule_decisions_that_delay_a_feed_are_logged_once(
     lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
     assert lines == ["schedule feed=live status=backoff next=600s",
                      "schedule feed=live status=stopped reason=unchanged for stop_after"]
+
+
+def test_a_poll_job_whose_database_fails_logs_one_line_and_raises_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from feedgen_dw.errors import StoreError
+
+    daemon = Daemon(write_config(tmp_path, URL))
+
+    def broken() -> None:
+        raise StoreError("state/feeds.sqlite3: cannot open database (Permission denied)")
+
+    monkeypatch.setattr(daemon, "_resources", broken)
+    with caplog.at_level(logging.INFO, logger="feedgen_dw"):
+        daemon.poll("live")  # APScheduler would print a traceback for an exception
+    assert [r.getMessage() for r in caplog.records] == [
+        "poll feed=live status=failed error=state/feeds.sqlite3: cannot open database "
+        "(Permission denied)"]
