@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ from feedgen_dw.model import (
     FeedStatus,
     HttpState,
     PollResult,
+    Section,
 )
 from feedgen_dw.output import write_if_changed
 from feedgen_dw.pages import FeedSummary, render_index, render_opml
@@ -45,6 +47,10 @@ Clock = Callable[[], datetime]
 # With the default 20 s: 60 s per fetch, 2 min per poll, so a cron run's lock and a
 # daemon's worker are never held by one stuck upstream for longer.
 POLL_PER_TIMEOUT = 6.0
+# A section's markup over this size is stored and rendered as its text's start and a note:
+# a hostile page must not put megabytes into every feed file (three formats, each poll).
+MAX_SECTION_HTML = 2 * 1024 * 1024  # a megabyte of text still goes through whole
+SHORTENED_TEXT_CHARS = 2000
 
 
 def utc_now() -> datetime:
@@ -169,12 +175,23 @@ def _pinned(feed: FeedConfig, http: HttpState, asked: str, page: FetchResult) ->
     return None
 
 
+def _shortened(section: Section) -> Section:
+    """A section whose markup is over MAX_SECTION_HTML: its text's start, escaped, and a
+    note. Deterministic, so a poll of the same page stores and renders the same bytes."""
+    if len(section.html) <= MAX_SECTION_HTML:
+        return section
+    start = html.escape(section.text[:SHORTENED_TEXT_CHARS])
+    note = f"(section of {len(section.html):,} characters, shortened by feedgen-dw)"
+    return replace(section, html=f"<p>{start} …</p><p><em>{note}</em></p>")
+
+
 def _safe_article(article: Article) -> Article:
     """The page's metadata as it is stored and shown: XML-safe (sections are sanitized by
-    extraction already)."""
+    extraction already), and no section larger than MAX_SECTION_HTML."""
     return replace(article, title=xml_safe(article.title), url=xml_safe(article.url),
                    feed_title=xml_safe(article.feed_title),
-                   language=xml_safe_opt(article.language))
+                   language=xml_safe_opt(article.language),
+                   sections=tuple(_shortened(s) for s in article.sections))
 
 
 def _diff(feed: FeedConfig, store: Store, page: FetchResult, now: datetime,

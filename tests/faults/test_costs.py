@@ -4,13 +4,20 @@ section, caches that grow with text size."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from feedgen_dw import diff
+from feedgen_dw.config import FeedConfig
+from feedgen_dw.demo import FIRST
 from feedgen_dw.errors import ExtractError
+from feedgen_dw.fetch import Fetcher
 from feedgen_dw.model import Article, Section
+from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed
+from feedgen_dw.replay import DemoSection, ReplayServer
+from feedgen_dw.store import SQLiteStore
 
 T0 = datetime(2026, 11, 24, 5, tzinfo=UTC)
 
@@ -70,3 +77,25 @@ def test_one_huge_section_is_matched_on_a_bounded_part_and_the_cache_stays_bound
     for k in range(200):
         cache.get(f"{k} " + "abc def ghi " * 300)
     assert cache.used <= cache.budget
+
+
+def test_a_section_of_megabytes_is_shortened_in_the_state_and_the_feeds(
+    server: ReplayServer, tmp_path: Path
+) -> None:
+    words = " ".join(f"wort{k}" for k in range(300_000))  # about 2.9 MB
+    page = FIRST.__class__(**{**FIRST.__dict__, "sections": (
+        *FIRST.sections, DemoSection(headline="Riesig", paragraphs=(words,)))})
+    url = server.publish(page)
+    store, fetcher = SQLiteStore(tmp_path / "s.sqlite3"), Fetcher()
+    output = Output(tmp_path / "public", "http://127.0.0.1:8080/")
+    try:
+        for hour in range(2):  # the second poll sees the same page: nothing changes
+            result = poll_feed(FeedConfig(name="f", url=url), store, fetcher, output,
+                               fixed_clock(T0 + timedelta(hours=hour)))
+            assert result.ok, result.error
+        assert (result.new, result.changed) == (0, 0)
+    finally:
+        fetcher.close()
+        store.close()
+    atom = feed_paths(output, "f")["atom"].read_bytes()
+    assert len(atom) < 100_000 and b"shortened by feedgen-dw" in atom
