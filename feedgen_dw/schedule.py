@@ -182,11 +182,13 @@ class Daemon:
             feed = self.config.feed(name)
         except FeedgenDwError:
             return  # removed by a reload while queued
+        failed = FeedStatus(name=name, failures=1, http=HttpState(config_url=feed.url))
         try:
             store, fetcher = self._resources()
-        except Exception as exc:  # e.g. the database cannot be opened: one line, and the
-            # job's own interval tries again (APScheduler would print a traceback)
+        except Exception as exc:  # e.g. the database cannot be opened: one line (APScheduler
+            # would print a traceback), and the feed is planned as after a failure
             log.error("poll feed=%s status=failed error=%s", name, error_line(str(exc)))
+            self._apply(name, plan_next(feed, failed, self.clock(), self.rng), self.clock())
             return
         result = poll_feed(feed, store, fetcher, self._output(), self.clock)
         self._site_dirty = True  # written by the site job, not after every poll
@@ -197,7 +199,7 @@ class Daemon:
             status = store.status(name)
         except Exception as exc:  # a locked or failing database: plan as after a failure
             log.error("schedule feed=%s status=failed error=%s", name, error_line(str(exc)))
-            status = FeedStatus(name=name, failures=1, http=HttpState(config_url=feed.url))
+            status = failed
         self._apply(name, plan_next(feed, status, now, self.rng, result.retry_after), now)
 
     def _apply(self, name: str, plan: Plan, now: datetime) -> None:
@@ -232,7 +234,10 @@ class Daemon:
         now = self.clock()
         plan = plan_first(feed, store.status(feed.name), now, self.rng)
         self.scheduler.add_job(
-            self.poll, IntervalTrigger(seconds=feed.interval, jitter=feed.jitter or None),
+            # every poll plans the next one itself (_apply); the trigger is only a safety net
+            # far beyond any plan, so APScheduler never fires a feed whose poll is still
+            # running (which it logs as a warning on every tick)
+            self.poll, IntervalTrigger(seconds=2 * max(feed.interval, MAX_BACKOFF)),
             args=[feed.name], id=feed.name, name=feed.name, max_instances=1, coalesce=True,
             misfire_grace_time=None, replace_existing=True,
             next_run_time=None if plan.delay is None else now + timedelta(seconds=plan.delay),
