@@ -76,6 +76,11 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (feed, item_id)
     );
     """,
+    # where a followed feed fetched each article (an URL its index listed): stored
+    # articles are fetched there again, not at the canonical URL their page declares
+    """
+    ALTER TABLE articles ADD COLUMN fetch_url TEXT;
+    """,
     # the schedule shared by several daemons on one PostgreSQL (SQLite's single daemon
     # keeps it in memory, from the feeds' status): when each feed is due, whether it is
     # stopped, which node holds it and until when (its lease), which node polled it last;

@@ -29,7 +29,8 @@ class Store(Protocol):
 
     def has_articles(self, feed: str) -> bool: ...
 
-    def recent_articles(self, feed: str, since: datetime) -> list[tuple[str, str]]: ...
+    def recent_articles(
+        self, feed: str, since: datetime) -> list[tuple[str, str, str | None]]: ...
 
     def save_poll(
         self, feed: str, articles: Sequence[ArticleState], now: datetime,

@@ -13,10 +13,24 @@ state; the nodes' clocks are assumed to agree (NTP) to well within a lease.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
+from feedgen_dw.errors import FeedgenDwError
+from feedgen_dw.model import FeedStatus
 from feedgen_dw.store.sql import SqlStore, _ts
+
+if TYPE_CHECKING:
+    from feedgen_dw.config import FeedConfig, Settings
+
+log = logging.getLogger("feedgen_dw.schedule")
 
 CLAIM_LOCK = 0x46475745  # advisory lock key of the claim step
 
@@ -94,3 +108,102 @@ def polled_by(store: SqlStore) -> dict[str, tuple[str | None, str | None]]:
 def nodes_seen(store: SqlStore) -> dict[str, str]:
     """node -> when it was last seen (UTC ISO), for the index page."""
     return {r["node"]: r["seen"] for r in store._rows("SELECT node, seen FROM nodes")}
+
+
+class Node:
+    """This daemon's part in a shared schedule: claims due feeds for its free workers
+    (`tick`, every second), runs their polls (`poll(name)` plans and releases each),
+    renews its leases (`renew`, every third of a lease) and logs a database outage once.
+    `feeds` and `settings` are read anew each time: a reload changes them."""
+
+    def __init__(self, database: str, feeds: Callable[[], list[str]],
+                 settings: Callable[[], Settings], poll: Callable[[str], None],
+                 clock: Callable[[], datetime]) -> None:
+        self.name = f"{socket.gethostname()}/{os.getpid()}"
+        self._database, self._feeds, self._settings = database, feeds, settings
+        self._poll, self._clock = poll, clock
+        self._lock = threading.Lock()
+        self._claimed: set[str] = set()
+        self._pool = ThreadPoolExecutor(settings().workers)
+        self._store: SqlStore | None = None
+        self._down = False
+        self._stopping = False
+
+    def store(self) -> SqlStore:
+        """The node's store: one pool for all its threads, opened on first use."""
+        with self._lock:
+            if self._store is None:
+                from feedgen_dw.store import open_store
+
+                self._store = open_store(self._database)
+            return self._store
+
+    def register(self, feeds: Sequence[FeedConfig],
+                 first_delay: Callable[[FeedConfig, FeedStatus], float | None]) -> None:
+        """Put `feeds` on the shared schedule, due after `first_delay` (None: stopped)
+        unless already there."""
+        store, now = self.store(), self._clock()
+        statuses = store.statuses()
+        rows = []
+        for feed in feeds:
+            delay = first_delay(feed, statuses.get(feed.name, FeedStatus(feed.name)))
+            rows.append((feed.name, feed.url, urlsplit(feed.url).hostname or "",
+                         now + timedelta(seconds=delay or 0), delay is None))
+        register(store, rows)
+        log.info("schedule node=%s feeds=%d (shared)", self.name, len(rows))
+
+    def tick(self) -> None:
+        """Claim due feeds for the free workers and start their polls."""
+        if self._stopping:
+            return
+        now, settings = self._clock(), self._settings()
+        try:
+            with self._lock:
+                free = settings.workers - len(self._claimed)
+            names = claim(self.store(), self.name, self._feeds(), now,
+                          now + timedelta(seconds=settings.lease), free, settings.per_host)
+        except FeedgenDwError as exc:
+            self._database_down(exc)
+            return
+        if self._down:
+            self._down = False
+            log.info("database status=back node=%s", self.name)
+        for name in names:
+            with self._lock:
+                self._claimed.add(name)
+            self._pool.submit(self._run, name)
+
+    def _run(self, name: str) -> None:
+        try:
+            self._poll(name)
+        except FeedgenDwError as exc:  # not released: the lease ends by itself
+            log.error("schedule feed=%s status=unreleased error=%s", name, exc)
+        finally:
+            with self._lock:
+                self._claimed.discard(name)
+
+    def release(self, feed: str, now: datetime, due: datetime | None) -> None:
+        """The poll of `feed` is done; due again at `due` (None: stopped)."""
+        release(self.store(), self.name, feed, now, due)
+
+    def renew(self) -> None:
+        """Extend the leases of this node's running polls; note it is alive."""
+        now = self._clock()
+        with self._lock:
+            running = sorted(self._claimed)
+        try:
+            renew(self.store(), self.name, running, now,
+                  now + timedelta(seconds=self._settings().lease))
+        except FeedgenDwError as exc:
+            self._database_down(exc)
+
+    def _database_down(self, exc: FeedgenDwError) -> None:
+        if not self._down:  # one line per outage, not one per tick
+            self._down = True
+            log.error("database status=unreachable node=%s error=%s (polls wait)",
+                      self.name, exc)
+
+    def stop(self) -> None:
+        """Claim nothing more; polls in flight finish and release their feeds."""
+        self._stopping = True
+        self._pool.shutdown(wait=False)

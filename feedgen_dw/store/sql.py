@@ -22,6 +22,7 @@ from feedgen_dw.model import (
     HttpState,
     SectionState,
 )
+from feedgen_dw.safetext import error_line
 
 # What a SectionState is read from: not the kept entries, which only rendering reads
 # (a sort of 400 rows that carries their blobs along costs more than the query).
@@ -98,7 +99,7 @@ def _article_row(row: Row, sections: tuple[SectionState, ...]) -> ArticleState:
         article_id=row["article_id"], host=row["host"], url=row["url"], title=row["title"],
         feed_title=row["feed_title"], language=row["language"], tag_date=row["tag_date"],
         first_seen=_req_dt(row["first_seen"]), last_changed=_req_dt(row["last_changed"]),
-        sections=sections,
+        sections=sections, fetch_url=row["fetch_url"],
     )
 
 
@@ -160,14 +161,14 @@ class SqlStore:
                         (feed, article_id))
         return self._article(row) if row else None
 
-    def recent_articles(self, feed: str, since: datetime) -> list[tuple[str, str]]:
-        """(article id, url) of the feed's articles changed at or after `since`, newest
-        first seen first."""
+    def recent_articles(self, feed: str, since: datetime) -> list[tuple[str, str, str | None]]:
+        """(article id, url, where it was fetched) of the feed's articles changed at or
+        after `since`, newest first seen first."""
         rows = self._rows(
-            "SELECT article_id, url FROM articles WHERE feed=? AND last_changed >= ? "
-            "ORDER BY first_seen DESC, article_id", (feed, _ts(since)),
+            "SELECT article_id, url, fetch_url FROM articles WHERE feed=? AND "
+            "last_changed >= ? ORDER BY first_seen DESC, article_id", (feed, _ts(since)),
         )
-        return [(r["article_id"], r["url"]) for r in rows]
+        return [(r["article_id"], r["url"], r["fetch_url"]) for r in rows]
 
     def has_articles(self, feed: str) -> bool:
         """True once a poll of the feed has stored an article (cheap: no sections loaded)."""
@@ -221,13 +222,15 @@ class SqlStore:
                        prev: ArticleState | None) -> None:
         w.execute(
             "INSERT INTO articles (feed, article_id, host, url, title, feed_title, "
-            "language, tag_date, first_seen, last_changed) VALUES (?,?,?,?,?,?,?,?,?,?) "
+            "language, tag_date, first_seen, last_changed, fetch_url) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?) "
             "ON CONFLICT (feed, article_id) DO UPDATE SET host=excluded.host, "
             "url=excluded.url, title=excluded.title, feed_title=excluded.feed_title, "
             "language=excluded.language, tag_date=excluded.tag_date, "
-            "first_seen=excluded.first_seen, last_changed=excluded.last_changed",
+            "first_seen=excluded.first_seen, last_changed=excluded.last_changed, "
+            "fetch_url=excluded.fetch_url",
             (feed, art.article_id, art.host, art.url, art.title, art.feed_title, art.language,
-             art.tag_date, _ts(art.first_seen), _ts(art.last_changed)),
+             art.tag_date, _ts(art.first_seen), _ts(art.last_changed), art.fetch_url),
         )
         old = {s.key: s for s in prev.sections} if prev else {}
         stored = old.keys() if prev is not None else {r["key"] for r in w.rows(
@@ -274,7 +277,7 @@ class SqlStore:
                 "INSERT INTO feeds (name, last_poll, last_error, failures) VALUES (?, ?, ?, 1) "
                 "ON CONFLICT(name) DO UPDATE SET last_poll=excluded.last_poll, "
                 "last_error=excluded.last_error, failures=feeds.failures + 1",
-                (feed, _ts(now), error),
+                (feed, _ts(now), error_line(error)),  # no credentials, XML-safe
             )
 
     def status(self, feed: str) -> FeedStatus:
