@@ -24,7 +24,7 @@ from feedgen_dw.fetch import Fetcher
 from feedgen_dw.lock import StateLock
 from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed, utc_now, write_site
 from feedgen_dw.schedule import is_stopped
-from feedgen_dw.store import is_postgres_url, open_store
+from feedgen_dw.store import is_postgres_url, open_store, served_documents
 
 log = logging.getLogger("feedgen_dw")
 
@@ -195,7 +195,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         config = load_config(args.config or Path("config.yaml"))
         root, feeds = config.output_dir, config.feeds
         root.mkdir(parents=True, exist_ok=True)
-    server = FeedHTTPServer(root, args.host, args.port, lambda name: feed_max_age(feeds, name))
+        documents = served_documents(config.database)  # PostgreSQL: any node's documents
+    server = FeedHTTPServer(root, args.host, args.port, lambda name: feed_max_age(feeds, name),
+                            documents=None if args.dir else documents)
     print(f"serving {root} at {server.url} (Ctrl-C stops)", flush=True)
     # SIGTERM ends the loop like Ctrl-C, but as a normal stop (exit 0)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())

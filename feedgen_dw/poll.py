@@ -108,8 +108,15 @@ def write_feed_files(feed: FeedConfig, store: Store, output: Output) -> list[str
         if write_if_changed(path, documents[fmt]):
             written.append(str(path))
     # the page a browser is shown for the feed's URLs; not a feed: no hub ping for it
-    write_if_changed(output.directory / view_file(feed.name), render_view(meta, items))
-    store.mark_rendered(feed.name, fresh)
+    view = render_view(meta, items)
+    write_if_changed(output.directory / view_file(feed.name), view)
+    # PostgreSQL keeps the documents too, for every node to serve, and says which changed
+    # in the database: only the node that changed one pings the hub
+    kept = store.mark_rendered(feed.name, fresh, {
+        **{path.name: documents[fmt] for fmt, path in feed_paths(output, feed.name).items()},
+        view_file(feed.name): view})
+    if kept is not None:
+        written = [name for name in sorted(kept) if name != view_file(feed.name)]
     if written and output.hub:
         ping_hub(output.hub, [feed_url(meta, fmt) for fmt in FORMATS],
                  timeout=feed.settings.timeout)
@@ -140,6 +147,8 @@ def write_site(feeds: Sequence[FeedConfig], store: Store, output: Output) -> Non
     write_if_changed(output.directory / "index.html", index)
     write_if_changed(output.directory / STYLESHEET, STYLESHEET_BYTES)
     write_if_changed(output.directory / "feeds.opml", opml)
+    store.put_documents({"index.html": index, STYLESHEET: STYLESHEET_BYTES,
+                         "feeds.opml": opml})  # for every node to serve (PostgreSQL)
 
 
 def _fetch(feed: FeedConfig, fetcher: Fetcher, http: HttpState, known: bool,

@@ -28,7 +28,7 @@ from feedgen_dw.lock import StateLock
 from feedgen_dw.model import FeedStatus, HttpState
 from feedgen_dw.poll import Clock, Output, poll_feed, utc_now, write_site
 from feedgen_dw.safetext import error_line
-from feedgen_dw.store import Store, claims, open_store
+from feedgen_dw.store import Store, claims, open_store, served_documents
 
 if TYPE_CHECKING:
     from feedgen_dw.serve import FeedHTTPServer
@@ -351,8 +351,9 @@ class Daemon:
             from feedgen_dw.serve import FeedHTTPServer
 
             # the root is read per request: a reload that moves output_dir moves it too
-            self.server = FeedHTTPServer(lambda: self.config.output_dir, *self._serve,
-                                         self.max_age).start()
+            self.server = FeedHTTPServer(
+                lambda: self.config.output_dir, *self._serve, self.max_age,
+                documents=served_documents(self.config.database)).start()
             log.info("serve url=%s dir=%s", self.server.url, self.config.output_dir)
         self.write_site()  # the index exists at once
         self.scheduler.add_job(self._site_job, "interval", seconds=SITE_EVERY, id="site",

@@ -103,6 +103,16 @@ MIGRATIONS: tuple[str, ...] = (
         seen TEXT NOT NULL
     );
     """,
+    # the rendered documents (feeds, pages, index, OPML) that any node serves; written
+    # only by the PostgreSQL backend (SQLite's single machine serves its files)
+    """
+    CREATE TABLE documents (
+        name TEXT PRIMARY KEY,
+        body BLOB NOT NULL,
+        etag TEXT NOT NULL,
+        modified INTEGER NOT NULL
+    );
+    """,
 )
 
 

@@ -41,6 +41,7 @@ ENCODED_SEPARATOR_RE = re.compile(r"%(2f|5c|00)", re.I)
 
 MaxAge = Callable[[str], int]  # file name -> seconds a client may cache it
 Root = Path | Callable[[], Path]  # the folder, or where to find it now (after a reload)
+Documents = Callable[[str], tuple[bytes, int] | None]  # name -> (bytes, mtime), or None
 # the index links only to files of its own folder and styles itself inline
 HTML_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
                "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
@@ -55,8 +56,8 @@ def feed_max_age(feeds: Sequence[FeedConfig], file_name: str) -> int:
     return int(intervals.get(stem, min(intervals.values(), default=300)))
 
 
-def resolve_request_path(root: Path, raw_path: str) -> Path | None:
-    """The file under `root` that `raw_path` names, or None for anything else."""
+def request_name(raw_path: str) -> str | None:
+    """The flat file name `raw_path` asks for, or None for anything else."""
     path = urlsplit(raw_path).path
     if ENCODED_SEPARATOR_RE.search(path) or "\\" in path:
         return None
@@ -66,7 +67,15 @@ def resolve_request_path(root: Path, raw_path: str) -> Path | None:
     if not name.startswith("/") or "/" in name[1:]:
         return None
     name = name[1:]
-    if not NAME_RE.match(name) or ".." in name:
+    if not NAME_RE.match(name) or ".." in name or Path(name).suffix not in CONTENT_TYPES:
+        return None
+    return name
+
+
+def resolve_request_path(root: Path, raw_path: str) -> Path | None:
+    """The file under `root` that `raw_path` names, or None for anything else."""
+    name = request_name(raw_path)
+    if name is None:
         return None
     candidate = root / name
     try:
@@ -223,18 +232,38 @@ class _Handler(BaseHTTPRequestHandler):
         if body and self.command != "HEAD":
             self.wfile.write(data)
 
-    def _serve(self, body: bool) -> None:
-        path = resolve_request_path(self.server.root, self.path)
-        if path is None:
-            self._plain(404, "not found", body=body)
-            return
-        path = feed_page(self.server.root, path, self.headers.get("Accept")) or path
+    def _load(self) -> tuple[Path, bytes, int] | None:
+        """(the file's name as a path, its bytes, its mtime), from output_dir or from the
+        database (PostgreSQL: what any node rendered)."""
+        documents, accept = self.server.documents, self.headers.get("Accept")
+        if documents is not None:
+            name = request_name(self.path)
+            if name is None:
+                return None
+            path = Path(name)
+            page = (Path(f"{path.stem}.html") if path.suffix in FEED_SUFFIXES
+                    and wants_page(accept) else None)
+            for candidate in (page, path) if page else (path,):
+                found = documents(str(candidate))
+                if found is not None:
+                    data, mtime = found
+                    return candidate, data, mtime
+            return None
+        resolved = resolve_request_path(self.server.root, self.path)
+        if resolved is None:
+            return None
+        resolved = feed_page(self.server.root, resolved, accept) or resolved
         try:
-            data = path.read_bytes()
-            mtime = int(path.stat().st_mtime)
+            return resolved, resolved.read_bytes(), int(resolved.stat().st_mtime)
         except OSError:
+            return None
+
+    def _serve(self, body: bool) -> None:
+        loaded = self._load()
+        if loaded is None:
             self._plain(404, "not found", body=body)
             return
+        path, data, mtime = loaded
         gz = _wants_gzip(self.headers.get("Accept-Encoding"))
         digest = hashlib.sha256(data).hexdigest()[:32]
         etag = f'"{digest}-gz"' if gz else f'"{digest}"'
@@ -294,8 +323,10 @@ class FeedHTTPServer(ConnectionServer):
     reload that moves output_dir moves the server with it; `clock` says what "now" is."""
 
     def __init__(self, root: Root, host: str, port: int, max_age: MaxAge,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 documents: Documents | None = None) -> None:
         self._root = root
+        self.documents = documents  # serve these (from the database), not root's files
         self.max_age = max_age
         self.clock = clock
         try:

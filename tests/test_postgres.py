@@ -160,3 +160,50 @@ def test_migrate_wants_a_postgresql_url(tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("feeds:\n  f:\n    url: https://h.example/a-7\n")
     assert main(["migrate", "--config", str(tmp_path / "config.yaml"),
                  "--to", "sqlite:///x"]) == 2
+
+
+def test_any_node_serves_the_documents_from_the_database(
+    pg_url: str, server: ReplayServer, tmp_path: Path,
+) -> None:
+    import gzip
+
+    import requests
+
+    from feedgen_dw.poll import write_site
+    from feedgen_dw.serve import FeedHTTPServer
+    from feedgen_dw.store.postgres import Documents
+
+    store, fetcher = open_store(pg_url), Fetcher(retries=0)
+    output = Output(tmp_path / "node-a", "http://127.0.0.1:8080/")
+    feed = FeedConfig(name="f", url=server.publish(FIRST), site="dw")
+    assert poll_feed(feed, store, fetcher, output, fixed_clock(T0)).ok
+    write_site([feed], store, output)
+    fetcher.close()
+    # another node: nothing in its output_dir, everything from the database
+    documents = Documents(open_store(pg_url))
+    (tmp_path / "node-b").mkdir()
+    httpd = FeedHTTPServer(tmp_path / "node-b", "127.0.0.1", 0, lambda name: 60,
+                           documents=documents).start()
+    try:
+        atom = feed_paths(output, "f")["atom"].read_bytes()
+        got = requests.get(httpd.url + "f.atom", timeout=10)
+        assert got.status_code == 200 and got.content == atom
+        assert got.headers["Content-Type"].startswith("application/atom+xml")
+        etag = got.headers["ETag"]
+        again = requests.get(httpd.url + "f.atom", headers={"If-None-Match": etag},
+                             timeout=10)
+        assert again.status_code == 304
+        zipped = requests.get(httpd.url + "f.atom", headers={"Accept-Encoding": "gzip"},
+                              stream=True, timeout=10)
+        assert zipped.headers["Content-Encoding"] == "gzip"
+        assert gzip.decompress(zipped.raw.read()) == atom
+        page = requests.get(httpd.url + "f.atom", headers={"Accept": "text/html"}, timeout=10)
+        assert page.content == (output.directory / "f.html").read_bytes()
+        assert b"f.atom" in requests.get(httpd.url, timeout=10).content  # the index
+        assert requests.get(httpd.url + "nope.atom", timeout=10).status_code == 404
+        # the database goes away: the last copy of what was served is served on
+        documents._store.close()
+        assert requests.get(httpd.url + "f.atom", timeout=10).content == atom
+    finally:
+        httpd.stop()
+        store.close()

@@ -8,7 +8,7 @@ or a postgresql:// URL. psycopg is imported only for the latter.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -17,7 +17,8 @@ from feedgen_dw.model import ArticleState, EntryXml, FeedItem, FeedStatus, HttpS
 from feedgen_dw.store.sql import SqlStore
 from feedgen_dw.store.sqlite import APPLICATION_ID, SQLiteStore
 
-__all__ = ["APPLICATION_ID", "SQLiteStore", "SqlStore", "Store", "is_postgres_url", "open_store"]
+__all__ = ["APPLICATION_ID", "SQLiteStore", "SqlStore", "Store", "is_postgres_url",
+           "open_store", "served_documents"]
 
 
 class Store(Protocol):
@@ -44,7 +45,10 @@ class Store(Protocol):
 
     def items(self, feed: str, limit: int) -> list[FeedItem]: ...
 
-    def mark_rendered(self, feed: str, entries: Mapping[str, EntryXml] | None = None) -> None: ...
+    def mark_rendered(self, feed: str, entries: Mapping[str, EntryXml] | None = None,
+                      documents: Mapping[str, bytes] | None = None) -> set[str] | None: ...
+
+    def put_documents(self, documents: Mapping[str, bytes]) -> set[str] | None: ...
 
     def overview(self) -> dict[str, tuple[str | None, str | None, int]]: ...
 
@@ -56,6 +60,16 @@ class Store(Protocol):
 def is_postgres_url(database: Path | str) -> bool:
     """True for a postgresql:// or postgres:// URL (a path is a SQLite file)."""
     return isinstance(database, str) and database.startswith(("postgresql://", "postgres://"))
+
+
+def served_documents(database: Path | str) -> Callable[[str], tuple[bytes, int] | None] | None:
+    """What `serve` serves for a PostgreSQL state: the documents in the database (the
+    last copy of each while the database is away); None for a SQLite state (its files)."""
+    if isinstance(database, Path):
+        return None
+    from feedgen_dw.store.postgres import Documents
+
+    return Documents(open_store(database))
 
 
 def open_store(database: Path | str) -> SqlStore:

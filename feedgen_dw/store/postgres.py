@@ -7,8 +7,11 @@ URL, PGPASSWORD or ~/.pgpass (libpq reads them); messages never show it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Iterator, Sequence
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -125,3 +128,56 @@ class PostgresStore(SqlStore):
     def _transaction(self) -> Iterator[Writer]:
         with self._pool.connection() as conn, conn.transaction():
             yield _PgWriter(conn)
+
+    def _store_documents(self, w: Writer, documents: Mapping[str, bytes]) -> set[str] | None:
+        if not documents:
+            return set()
+        stored = {r["name"]: r["etag"] for r in w.rows(
+            "SELECT name, etag FROM documents WHERE name = ANY(?)", (sorted(documents),))}
+        now = int(time.time())  # as a file's mtime: what Last-Modified says
+        changed = {name: body for name, body in documents.items()
+                   if stored.get(name) != document_etag(body)}
+        w.executemany(
+            "INSERT INTO documents (name, body, etag, modified) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET body=excluded.body, etag=excluded.etag, "
+            "modified=excluded.modified",
+            [(name, body, document_etag(body), now) for name, body in sorted(changed.items())])
+        return set(changed)
+
+
+def document_etag(body: bytes) -> str:
+    """The digest the server's ETag is made of (serve.py uses the same)."""
+    return hashlib.sha256(body).hexdigest()[:32]
+
+
+class Documents:
+    """The documents a node serves from the database, each kept after it was read: while
+    the database is away, the last copy is served (one query per request otherwise, two
+    when the document changed)."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[bytes, str, int]] = {}
+
+    def __call__(self, name: str) -> tuple[bytes, int] | None:
+        """(body, modified as a Unix time) of document `name`, or None."""
+        with self._lock:
+            cached = self._cache.get(name)
+        try:
+            row = self._store._one("SELECT etag, modified FROM documents WHERE name=?",
+                                   (name,))
+            if row is None:
+                return None
+            if cached is None or cached[1] != row["etag"]:
+                body = self._store._one("SELECT body, etag, modified FROM documents "
+                                        "WHERE name=?", (name,))
+                if body is None:
+                    return None
+                cached = (bytes(body["body"]), body["etag"], body["modified"])
+                with self._lock:
+                    self._cache[name] = cached
+        except StoreError:
+            if cached is None:
+                return None
+        return cached[0], cached[2]

@@ -303,10 +303,24 @@ class SqlStore:
         """Poll bookkeeping of every feed, in one query."""
         return {row["name"]: _status(row) for row in self._rows("SELECT * FROM feeds")}
 
-    def mark_rendered(self, feed: str, entries: Mapping[str, EntryXml] | None = None) -> None:
+    def _store_documents(self, w: Writer, documents: Mapping[str, bytes]) -> set[str] | None:
+        """Keep rendered documents for serving (PostgreSQL); the names whose bytes
+        changed, or None for a backend that keeps none (SQLite: its files are served)."""
+        return None
+
+    def put_documents(self, documents: Mapping[str, bytes]) -> set[str] | None:
+        """Keep the site's documents (index, OPML, stylesheet) for serving."""
+        with self._writing("storing documents") as w:
+            return self._store_documents(w, documents)
+
+    def mark_rendered(self, feed: str, entries: Mapping[str, EntryXml] | None = None,
+                      documents: Mapping[str, bytes] | None = None) -> set[str] | None:
         """The feed files now show the stored state; keep the `entries` rendered for them
-        (by item id) for the next rendering."""
+        (by item id) for the next rendering, and the `documents` (file name -> bytes) for
+        serving, in the same transaction; the names of documents whose bytes changed
+        (None where the backend keeps none)."""
         with self._writing(f"updating feed {feed!r}") as w:
+            changed = self._store_documents(w, documents or {})
             w.executemany(
                 "INSERT INTO entries (feed, item_id, key, atom, rss) VALUES (?,?,?,?,?) "
                 "ON CONFLICT (feed, item_id) DO UPDATE SET key=excluded.key, "
@@ -318,6 +332,7 @@ class SqlStore:
             w.execute("DELETE FROM entries WHERE feed=? AND item_id NOT IN "
                       "(SELECT item_id FROM sections WHERE feed=?)", (feed, feed))
             w.execute("UPDATE feeds SET render_pending=0 WHERE name=?", (feed,))
+        return changed
 
     def items(self, feed: str, limit: int) -> list[FeedItem]:
         """The newest `limit` items of a feed, newest first (removed sections included)."""
