@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,14 +32,17 @@ class FeedSummary:
     status: FeedStatus
     items: int
     newest: tuple[tuple[str, datetime], ...] = ()  # (title, published), newest first
+    polled_by: str | None = None  # the node that polled it last (several on PostgreSQL)
 
 
 def _time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"
 
 
-def render_index(feeds: Sequence[FeedSummary], base_url: str) -> bytes:
-    """A plain HTML page listing every feed, readable without JavaScript."""
+def render_index(feeds: Sequence[FeedSummary], base_url: str,
+                 nodes: Mapping[str, datetime] | None = None) -> bytes:
+    """A plain HTML page listing every feed, readable without JavaScript; with several
+    nodes on one PostgreSQL, which node polled each feed last and when each was seen."""
     rows = []
     for feed in feeds:
         links = []
@@ -61,7 +64,8 @@ def render_index(feeds: Sequence[FeedSummary], base_url: str) -> bytes:
         rows.append(E.TR(
             title_cell,
             E.TD(*links),
-            E.TD(_time(feed.status.last_success)),
+            E.TD(_time(feed.status.last_success), *(
+                (E.BR(), E.SMALL("by ", xml_safe(feed.polled_by))) if feed.polled_by else ())),
             E.TD(E.SPAN(error, E.CLASS("error")) if error else "–"),
             E.TD(str(feed.items)),
         ))
@@ -82,6 +86,10 @@ def render_index(feeds: Sequence[FeedSummary], base_url: str) -> bytes:
                     "Feed", "Subscribe", "Last successful poll", "Last error", "Items")))),
                 E.TBODY(*rows),
             ),
+            *((E.H2("Nodes"), E.TABLE(
+                E.THEAD(E.TR(E.TH("Node"), E.TH("Last seen"))),
+                E.TBODY(*(E.TR(E.TD(xml_safe(node)), E.TD(_time(seen)))
+                          for node, seen in sorted(nodes.items()))))) if nodes else ()),
         ),
         lang="en",
     )

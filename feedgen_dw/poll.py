@@ -126,6 +126,7 @@ def write_feed_files(feed: FeedConfig, store: Store, output: Output) -> list[str
 def write_site(feeds: Sequence[FeedConfig], store: Store, output: Output) -> None:
     """Write index.html and feeds.opml for all feeds."""
     overview, statuses = store.overview(), store.statuses()
+    polled_by, nodes = store.nodes()  # several nodes on PostgreSQL
     summaries = []
     for feed in feeds:
         feed_title, link, count = overview.get(feed.name, (None, None, 0))
@@ -136,9 +137,10 @@ def write_site(feeds: Sequence[FeedConfig], store: Store, output: Output) -> Non
             status=statuses.get(feed.name, FeedStatus(name=feed.name)),
             items=min(count, feed.max_items),
             newest=tuple((i.title, i.published) for i in store.items(feed.name, 3)),
+            polled_by=polled_by.get(feed.name),
         ))
     try:
-        index = render_index(summaries, output.base_url)
+        index = render_index(summaries, output.base_url, nodes)
         opml = render_opml(summaries, output.base_url)
     except Exception as exc:  # the stored text is made safe; a bug must still not kill us
         log.debug("site status=failed", exc_info=True)

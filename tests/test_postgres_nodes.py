@@ -23,7 +23,6 @@ import pytest
 
 from feedgen_dw.replay import DemoPage, DemoSection, render_page
 from feedgen_dw.store import open_store
-from feedgen_dw.store.claims import nodes_seen, polled_by
 from tests.pg import pg_server_fixture, pg_url_fixture  # noqa: F401  # fixtures
 
 FULL = os.environ.get("FEEDGEN_DW_NODES_FULL") == "1"
@@ -135,9 +134,11 @@ def test_three_nodes_share_the_feeds_and_a_killed_one_is_taken_over(
     assert min(counts) * 2 >= max(counts), f"polls per feed uneven: {counts}"
     store = open_store(pg_url)
     try:
-        polled = polled_by(store)
-        assert len({node for node, _ in polled.values()}) >= 2  # the work was shared
-        assert len(nodes_seen(store)) == 3
+        polled, seen = store.nodes()
+        assert len(set(polled.values())) >= 2  # the work was shared
+        assert len(seen) == 3
+        index = (tmp_path / "public" / "index.html").read_text()  # on the index too
+        assert all(node in index for node in seen) and "Nodes" in index
         for n in range(PAGES):
             items = store.items(f"p{n}", 1000)
             ids = [i.item_id for i in items]

@@ -99,17 +99,6 @@ def renew(store: SqlStore, node: str, feeds: Sequence[str], now: datetime,
                   "ON CONFLICT (node) DO UPDATE SET seen = excluded.seen", (node, _ts(now)))
 
 
-def polled_by(store: SqlStore) -> dict[str, tuple[str | None, str | None]]:
-    """feed -> (node that polled it last, when), for the index page."""
-    return {r["feed"]: (r["last_node"], r["last_polled"])
-            for r in store._rows("SELECT feed, last_node, last_polled FROM claims")}
-
-
-def nodes_seen(store: SqlStore) -> dict[str, str]:
-    """node -> when it was last seen (UTC ISO), for the index page."""
-    return {r["node"]: r["seen"] for r in store._rows("SELECT node, seen FROM nodes")}
-
-
 class Node:
     """This daemon's part in a shared schedule: claims due feeds for its free workers
     (`tick`, every second), runs their polls (`poll(name)` plans and releases each),

@@ -299,6 +299,15 @@ class SqlStore:
         return {feed: (*latest.get(feed, (None, None)), counts.get(feed, 0))
                 for feed in set(latest) | set(counts)}
 
+    def nodes(self) -> tuple[dict[str, str], dict[str, datetime]]:
+        """(feed -> the node that polled it last, node -> when it was last seen): the
+        shared schedule of several daemons on PostgreSQL; empty on SQLite."""
+        polled = {r["feed"]: r["last_node"] for r in self._rows(
+            "SELECT feed, last_node FROM claims WHERE last_node IS NOT NULL")}
+        seen = {r["node"]: _req_dt(r["seen"]) for r in self._rows(
+            "SELECT node, seen FROM nodes")}
+        return polled, seen
+
     def statuses(self) -> dict[str, FeedStatus]:
         """Poll bookkeeping of every feed, in one query."""
         return {row["name"]: _status(row) for row in self._rows("SELECT * FROM feeds")}
