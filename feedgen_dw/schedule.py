@@ -360,11 +360,7 @@ class Daemon:
                                max_instances=1, coalesce=True)
         self.schedule_all()
         if self.node is not None:
-            self.node.renew()  # seen at once, on the index of every node
-            self.scheduler.add_job(self.node.tick, "interval", seconds=TICK, id="claim",
-                                   max_instances=1, coalesce=True)
-            self.scheduler.add_job(self.node.renew, "interval", id="renew", max_instances=1,
-                                   seconds=self.config.settings.lease / 3, coalesce=True)
+            self.node.start(TICK)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self._on_signal)
         try:

@@ -23,7 +23,7 @@ import pytest
 
 from feedgen_dw.replay import DemoPage, DemoSection, render_page
 from feedgen_dw.store import open_store
-from tests.pg import pg_server_fixture, pg_url_fixture  # noqa: F401  # fixtures
+from tests.pg import PgServer, pg_server_fixture, pg_url_fixture  # noqa: F401  # fixtures
 
 FULL = os.environ.get("FEEDGEN_DW_NODES_FULL") == "1"
 PAGES, INTERVAL, ROUNDS = (300, 10, 12) if FULL else (24, 2, 4)
@@ -150,3 +150,69 @@ def test_three_nodes_share_the_feeds_and_a_killed_one_is_taken_over(
     for i in (1, 2):
         text = (tmp_path / f"node{i}.log").read_text()
         assert "Traceback" not in text, text[-3000:]
+
+
+def test_a_database_outage_is_one_line_per_node_and_polls_resume_by_themselves(
+    pg_server: PgServer, pages: PagesServer, tmp_path: Path,
+) -> None:
+    import requests
+
+    url = pg_server.new_database()
+    feeds = "".join(f"  p{n}:\n    url: {pages.url}/de/seite-{n}/a-8{n:07d}\n    site: dw\n"
+                    f"    interval: 1s\n    jitter: 0\n    on_edit: update\n" for n in range(4))
+    ports = [_free_port(), _free_port()]
+    logs, nodes = [], []
+    for i, port in enumerate(ports):
+        folder = tmp_path / f"node{i}"
+        folder.mkdir()
+        (folder / "config.yaml").write_text(
+            f"database: {url}\nlease: 3s\nfeeds:\n{feeds}", encoding="utf-8")
+        logs.append(open(folder / "log", "w"))  # noqa: SIM115
+        nodes.append(subprocess.Popen(
+            [sys.executable, "-m", "feedgen_dw", "daemon", "--config",
+             str(folder / "config.yaml"), "--serve", "--port", str(port)],
+            stdout=logs[-1], stderr=subprocess.STDOUT))
+    try:
+        _wait(lambda: min(pages.counts()[:4]) >= 2, "the first polls", steps=300, alive=nodes)
+        served = [requests.get(f"http://127.0.0.1:{p}/p0.atom", timeout=30).content
+                  for p in ports]
+        assert served[0] == served[1] and b"<feed" in served[0]
+        pg_server.stop()
+        for _ in range(40):  # 8 s: several claim rounds find the database gone
+            time.sleep(0.2)
+        for port in ports:  # the last documents are served on
+            answer = requests.get(f"http://127.0.0.1:{port}/p0.atom", timeout=30)
+            assert answer.status_code == 200 and b"<feed" in answer.content
+        before = pages.counts()
+        pg_server.start()
+        _wait(lambda: all(c >= b + 2 for c, b in zip(pages.counts()[:4], before[:4],
+                                                     strict=True)),
+              "polls to resume without a restart", steps=300, alive=nodes)
+    finally:
+        if not _accepting(pg_server):
+            pg_server.start()
+        for node in nodes:
+            node.send_signal(signal.SIGTERM)
+        for node in nodes:
+            node.wait(timeout=60)
+        for log in logs:
+            log.close()
+    for i in range(2):
+        text = (tmp_path / f"node{i}" / "log").read_text()
+        assert text.count("database status=unreachable") == 1, text[-3000:]
+        assert "database status=back" in text and "Traceback" not in text
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _accepting(server: PgServer) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", server.port)) == 0

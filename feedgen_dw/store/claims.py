@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -166,7 +167,8 @@ class Node:
         try:
             self._poll(name)
         except FeedgenDwError as exc:  # not released: the lease ends by itself
-            log.error("schedule feed=%s status=unreleased error=%s", name, exc)
+            log.debug("schedule feed=%s status=unreleased error=%s", name, exc)
+            self._database_down(exc)  # the one line of an outage
         finally:
             with self._lock:
                 self._claimed.discard(name)
@@ -191,6 +193,23 @@ class Node:
             self._down = True
             log.error("database status=unreachable node=%s error=%s (polls wait)",
                       self.name, exc)
+
+    def start(self, tick: float = 1.0) -> None:
+        """Claim every `tick` seconds and renew every third of a lease, in a thread of
+        its own (not a scheduler job: a round that waits for the database must not be
+        reported as a missed run every second)."""
+        def loop() -> None:
+            since_renewal = 0.0
+            while not self._stopping:
+                self.tick()
+                time.sleep(tick)  # a sleep, not a timed wait: right under a faked clock
+                since_renewal += tick
+                if since_renewal >= self._settings().lease / 3:
+                    since_renewal = 0.0
+                    self.renew()
+
+        self.renew()  # seen at once, on the index of every node
+        threading.Thread(target=loop, name="claims", daemon=True).start()
 
     def stop(self) -> None:
         """Claim nothing more; polls in flight finish and release their feeds."""

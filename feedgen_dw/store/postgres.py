@@ -28,6 +28,7 @@ from feedgen_dw.store.sql import Row, SqlStore, Writer, one_line
 SCHEMA_LOCK = 0x46475744  # advisory lock key while the schema is checked or migrated
 CONNECT_TIMEOUT = 5  # seconds to reach the server
 POOL_TIMEOUT = 10.0  # seconds a query waits for a connection: a poll fails after that
+PROBE_EVERY = 2.0  # seconds between attempts to reach a database that went away
 
 # the pool logs every failed reconnect; the poll that fails says it once
 logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
@@ -72,13 +73,12 @@ class PostgresStore(SqlStore):
     def __init__(self, url: str, max_connections: int = 4) -> None:
         self.url = url
         self.name = redact(url)
+        self._max = max_connections
+        self._lock = threading.Lock()
+        self._down_at: float | None = None  # when the database was found gone
+        self._closed = False
         try:
-            self._pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
-                url, min_size=1, max_size=max_connections, open=True, timeout=POOL_TIMEOUT,
-                kwargs={"autocommit": True, "row_factory": dict_row,
-                        "connect_timeout": CONNECT_TIMEOUT},
-                check=ConnectionPool.check_connection, name="feedgen-dw",
-            )
+            self._pool = self._new_pool()
         except psycopg.Error as exc:  # a malformed URL
             raise StoreError(f"{self.name}: cannot use this database URL "
                              f"({one_line(exc)})") from None
@@ -113,21 +113,59 @@ class PostgresStore(SqlStore):
                 w.execute(statement)
             w.execute("UPDATE feedgen_dw_schema SET version=?", (len(migrations),))
 
+    def _new_pool(self) -> ConnectionPool[psycopg.Connection[Row]]:
+        return ConnectionPool(
+            self.url, min_size=1, max_size=self._max, open=True, timeout=POOL_TIMEOUT,
+            kwargs={"autocommit": True, "row_factory": dict_row,
+                    "connect_timeout": CONNECT_TIMEOUT}, name="feedgen-dw")
+
     def close(self) -> None:
         """Close the pool's connections."""
+        self._closed = True
         self._pool.close()
 
     def _driver_errors(self) -> tuple[type[BaseException], ...]:
         return (psycopg.Error, PoolTimeout)
 
+    def _usable_pool(self) -> ConnectionPool[psycopg.Connection[Row]]:
+        """The pool, or at once an error while the database is away: no query waits
+        for it. Every PROBE_EVERY seconds one connection is tried (libpq's own connect
+        timeout); once it succeeds, a fresh pool replaces the one of dead connections."""
+        with self._lock:
+            if self._down_at is None or self._closed:
+                return self._pool
+            if time.monotonic() - self._down_at < PROBE_EVERY:
+                raise psycopg.OperationalError("the database is unreachable (retrying)")
+            self._down_at = time.monotonic()
+        psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT).close()  # raises if away
+        with self._lock:
+            if self._down_at is not None:
+                old, self._pool, self._down_at = self._pool, self._new_pool(), None
+                old.close(timeout=0)
+            return self._pool
+
+    def _gone(self) -> None:
+        with self._lock:
+            self._down_at = time.monotonic()
+
     def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        with self._pool.connection() as conn:
-            return conn.execute(_pg(sql), params).fetchall()
+        pool = self._usable_pool()
+        try:
+            with pool.connection() as conn:
+                return conn.execute(_pg(sql), params).fetchall()
+        except psycopg.OperationalError:  # a connection lost, no connection to be had
+            self._gone()
+            raise
 
     @contextmanager
     def _transaction(self) -> Iterator[Writer]:
-        with self._pool.connection() as conn, conn.transaction():
-            yield _PgWriter(conn)
+        pool = self._usable_pool()
+        try:
+            with pool.connection() as conn, conn.transaction():
+                yield _PgWriter(conn)
+        except psycopg.OperationalError:
+            self._gone()
+            raise
 
     def _store_documents(self, w: Writer, documents: Mapping[str, bytes]) -> set[str] | None:
         if not documents:
@@ -155,15 +193,22 @@ class Documents:
     the database is away, the last copy is served (one query per request otherwise, two
     when the document changed)."""
 
+    RETRY_AFTER = 5.0  # seconds the cache answers alone after the database failed
+
     def __init__(self, store: SqlStore) -> None:
         self._store = store
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[bytes, str, int]] = {}
+        self._failed_at: float | None = None
 
     def __call__(self, name: str) -> tuple[bytes, int] | None:
         """(body, modified as a Unix time) of document `name`, or None."""
         with self._lock:
             cached = self._cache.get(name)
+            failed = self._failed_at
+        if (cached is not None and failed is not None
+                and time.monotonic() - failed < self.RETRY_AFTER):
+            return cached[0], cached[2]  # the database just failed: no wait per request
         try:
             row = self._store._one("SELECT etag, modified FROM documents WHERE name=?",
                                    (name,))
@@ -178,6 +223,11 @@ class Documents:
                 with self._lock:
                     self._cache[name] = cached
         except StoreError:
+            with self._lock:
+                self._failed_at = time.monotonic()
             if cached is None:
                 return None
+        else:
+            with self._lock:
+                self._failed_at = None
         return cached[0], cached[2]
