@@ -61,6 +61,7 @@ bench: install-dev
 	test -x bench/.urlwatch/bin/urlwatch || { $(PYTHON) -m venv bench/.urlwatch && \
 	  bench/.urlwatch/bin/pip install --quiet --disable-pip-version-check 'urlwatch==2.29'; } || true
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/pg_nodes.py --seconds 10
 
 lint: install-dev
 	$(BIN)/ruff check feedgen_dw tests

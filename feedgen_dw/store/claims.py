@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("feedgen_dw.schedule")
 
 CLAIM_LOCK = 0x46475745  # advisory lock key of the claim step
+WAKE_STEP = 0.05  # seconds between looks for a finished poll in the claim loop
 
 
 def register(store: SqlStore, feeds: Sequence[tuple[str, str, str, datetime, bool]]) -> None:
@@ -118,6 +119,7 @@ class Node:
         self._store: SqlStore | None = None
         self._down = False
         self._stopping = False
+        self._wake = threading.Event()  # set when a poll ends: claim again at once
 
     def store(self) -> SqlStore:
         """The node's store: one pool for all its threads, opened on first use."""
@@ -172,6 +174,7 @@ class Node:
         finally:
             with self._lock:
                 self._claimed.discard(name)
+            self._wake.set()
 
     def release(self, feed: str, now: datetime, due: datetime | None) -> None:
         """The poll of `feed` is done; due again at `due` (None: stopped)."""
@@ -202,8 +205,14 @@ class Node:
             since_renewal = 0.0
             while not self._stopping:
                 self.tick()
-                time.sleep(tick)  # a sleep, not a timed wait: right under a faked clock
-                since_renewal += tick
+                # short sleeps, not a timed wait (right under a faked clock); a finished
+                # poll ends them early, so a free worker claims again at once
+                for _ in range(int(tick / WAKE_STEP)):
+                    if self._wake.is_set():
+                        break
+                    time.sleep(WAKE_STEP)
+                    since_renewal += WAKE_STEP
+                self._wake.clear()
                 if since_renewal >= self._settings().lease / 3:
                     since_renewal = 0.0
                     self.renew()
