@@ -78,6 +78,12 @@ class PostgresStore(SqlStore):
         self._down_at: float | None = None  # when the database was found gone
         self._closed = False
         try:
+            # reach the server first with libpq's own connect timeout: the pool would
+            # wait on a timed lock, which never ends under a faked clock
+            psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT).close()
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.name}: cannot open database ({one_line(exc)})") from None
+        try:
             self._pool = self._new_pool()
         except psycopg.Error as exc:  # a malformed URL
             raise StoreError(f"{self.name}: cannot use this database URL "
