@@ -44,6 +44,9 @@ MACHINE_TIME = re.compile(r"^\d{9,13}$")  # an epoch shown as text before a scri
 COUNTER = re.compile(
     r"^\d[\d.,]*\s*[kKm]?\s*(?:comments?|kommentare?|shares?|likes?|views?|reactions?|"
     r"aufrufe|mal geteilt)$", re.I)
+# a post's labels, not its text
+LABEL = re.compile(r"^(?:pinned(?: post)?|angeheftet|angepinnt|oben angeheftet|épinglé|"
+                   r"fijado|fissato|key (?:event|update)|highlight)$", re.I)
 COUNTER_TOKENS = frozenset({"count", "counter", "comments", "shares", "likes", "views"})
 CONTAINERS = frozenset("div section article main span header footer center body".split())
 HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
@@ -97,6 +100,8 @@ def _noise_reason(el: etree._Element, tag: str) -> str | None:
         return None
     if RELATIVE_TIME.match(text) or MACHINE_TIME.match(text):
         return "relative times ('vor 3 Stunden', '5 mins ago')"
+    if LABEL.match(text):
+        return "labels ('Pinned', 'Key event')"
     counter = COUNTER.match(text) or (text.isdigit() and tokens & COUNTER_TOKENS)
     if counter and tag in ("span", "div", "a", "small", "b", "strong"):
         return "counters (comments, shares, views)"
@@ -145,6 +150,54 @@ def strip_noise(root: etree._Element, noise: Noise) -> None:
                 el.remove(child)
             el.text = None
             continue
+        remove(el)
+
+
+# a block whose text is mostly links ("Mehr zum Thema", "Related", "Lesen Sie auch: …")
+LINK_BLOCKS = frozenset("p ul ol dl div section".split())
+LINK_SHARE = 0.6
+LINK_BLOCK_LIMIT = 800  # longer blocks are content with links in it
+
+
+def strip_link_blocks(root: etree._Element, noise: Noise) -> None:
+    """Remove blocks under `root` whose text is mostly links: related-article lists,
+    "Read also" lines, tables of contents. A link in a heading (an entry's permalink)
+    counts as text, and a block with a <time> is an entry's header (a permalink on its
+    time), never a link list."""
+    length: dict[etree._Element, int] = {}
+    linked: dict[etree._Element, int] = {}
+    timed = {id(t) for el in root.iter("time") for t in (el, *el.iterancestors())}
+    for el in reversed(list(root.iter())):
+        if not isinstance(el.tag, str):
+            continue
+        own = len((el.text or "").strip())
+        total, links = own, 0
+        for child in el:
+            tail = len((child.tail or "").strip())
+            total += length.get(child, 0) + tail
+            links += linked.get(child, 0)
+        tag = el.tag.lower()
+        if tag in HEADINGS:
+            links = 0
+        elif tag == "a" and el.get("href") is not None:
+            links = total
+        length[el], linked[el] = total, links
+    doomed = []
+    stack = [iter(root)]
+    while stack:
+        found = next(stack[-1], None)
+        if found is None:
+            stack.pop()
+            continue
+        el, tag = found, tag_of(found)
+        total = length.get(el, 0)
+        if (tag in LINK_BLOCKS or "-" in tag) and 0 < total <= LINK_BLOCK_LIMIT and linked.get(
+                el, 0) >= LINK_SHARE * total and id(el) not in timed:
+            doomed.append(el)
+            continue
+        stack.append(iter(el))
+    for el in doomed:
+        noise.add("link lists and 'read also' lines")
         remove(el)
 
 
@@ -207,7 +260,7 @@ def blocks(root: etree._Element) -> list[etree._Element]:
     """The content blocks under `root` in reading order: containers are entered, blocks
     (paragraphs, headings, lists, figures, rules, text-only divs) are not."""
     out: list[etree._Element] = []
-    if tag_of(root) not in CONTAINERS:
+    if not is_container(tag_of(root)):
         return [root]
     stack = [iter(root)]
     while stack:

@@ -28,6 +28,7 @@ from feedgen_dw.extract.content import (
     Noise,
     blocks,
     main_content,
+    strip_link_blocks,
     strip_noise,
     tag_of,
 )
@@ -239,6 +240,7 @@ def extract_notes(page: str | bytes, url: str, selector: Selector | None = None,
     # noise is looked for in the content only: the rest of the page is left out anyway
     main, weight, notes.main = main_content(root)
     strip_noise(main, noise)
+    strip_link_blocks(main, noise)
     anchor = page_times.get("modified") or page_times.get("published") or page_times.get("url")
     near = anchor.value.date() if anchor else None
     # the page's headline is the feed's title, not an entry's text

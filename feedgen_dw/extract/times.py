@@ -71,17 +71,22 @@ LANGUAGE_ZONES = {
 # A clock time: "12.31", "9:05", "21h47", "1.23pm", "1 p.m.", with "Uhr" or a zone after it.
 # Not a race time, a score or an amount ("65.06 sek.", "2.50 Euro").
 CLOCK_RE = re.compile(
-    r"(?<![\d.,:/])(?P<hour>[01]?\d|2[0-3])(?:[.:h](?P<minute>[0-5]\d))?"
+    r"(?<![\d.,:/])(?P<hour>[01]?\d|2[0-3])(?:(?P<sep>[.:h]| h )(?P<minute>[0-5]\d))?"
     r"(?!\d|[.,]\d|:\d)\s*(?P<ampm>[ap]\.?\s?m\b\.?)?"
-    r"(?P<uhr>\s*Uhr\b)?(?:\s*\(?(?P<zone>" + ZONE_ALTERNATIVES + r")\b\)?)?"
+    r"(?P<uhr>\s*(?:Uhr|uur|h(?![\w.]))(?!\w))?(?:\s*\(?(?P<zone>" + ZONE_ALTERNATIVES + r")\b\)?)?"
     r"(?!\s*(?:sek|sec|s\b|min|km|m\b|%|prozent|percent|euro|€|\$|mio|mrd|punkte|pkt))",
     re.I,
 )
+# what may stand before a clock time that opens a line: "ore 10:45", "um 9.05", "à 15 h 30"
+CLOCK_LEAD_RE = re.compile(
+    r"^(?:(?:posted )?at|ore|alle|um|gegen|à|a las|om|kl\.?|klo|kello)$", re.I)
+# leads that say the number after them is a clock time ("ore 10.45", "kl. 9.30")
+CLOCK_WORD_RE = re.compile(r"^(?:posted at|ore|kl\.?|klo|kello)$", re.I)
 DAY_DM_RE = re.compile(r"(?<![\d.])(?P<day>[0-3]?\d)\.\s*(?P<month>[01]?\d)\."
                        r"(?:\s*(?P<year>\d{4}))?(?![\d.]|\s*Uhr)")
 DAY_NAME_RE = re.compile(
-    r"(?<!\d)(?P<day>[0-3]?\d)(?:\.|st|nd|rd|th)?\s+(?P<month>" + MONTH_ALTERNATIVES + r")\b\.?"
-    r"(?:,?\s+(?P<year>\d{4}))?", re.I)
+    r"(?<!\d)(?P<day>[0-3]?\d)(?:\.|st|nd|rd|th|er)?\s+(?:de\s+)?(?P<month>"
+    + MONTH_ALTERNATIVES + r")\b\.?(?:,?\s+(?:de\s+)?(?P<year>\d{4}))?", re.I)
 DAY_US_RE = re.compile(
     r"\b(?P<month>" + MONTH_ALTERNATIVES + r")\.?\s+(?P<day>[0-3]?\d)(?:st|nd|rd|th)?\b(?!:|\.\d)"
     r"(?:,?\s+(?P<year>\d{4}))?", re.I)
@@ -116,7 +121,8 @@ def parse_clock(text: str, at_start: bool = True, loose: bool = False) -> Clock 
     "12.31" only counts when `loose` (a heading, a bold run): elsewhere it needs "Uhr",
     am/pm, a zone or a colon/dash after it."""
     for found in CLOCK_RE.finditer(text[:400] if at_start else text):
-        if at_start and text[:found.start()].strip(" ([–—-+*•"):
+        lead = text[:found.start()].strip(" ([–—-+*•") if at_start else ""
+        if lead and not CLOCK_LEAD_RE.match(lead):
             return None
         hour, minute = int(found["hour"]), int(found["minute"] or 0)
         ampm = (found["ampm"] or "").lower()
@@ -125,8 +131,8 @@ def parse_clock(text: str, at_start: bool = True, loose: bool = False) -> Clock 
                 return None
             continue
         rest = text[found.end():found.end() + 3].lstrip()
-        marked = bool(ampm or found["uhr"] or found["zone"]) or rest[:1] in (
-            ":", "–", "—", "-", "|")
+        marked = bool(ampm or found["uhr"] or found["zone"] or CLOCK_WORD_RE.match(lead)
+                      ) or "h" in (found["sep"] or "") or rest[:1] in (":", "–", "—", "-", "|")
         if not (loose or marked):
             if at_start:
                 return None

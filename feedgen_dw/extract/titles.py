@@ -53,6 +53,8 @@ LEAD_DAY_RE = re.compile(
     + MONTH_ALTERNATIVES + r")\b\.?"
     r"(?:\s+\d{4})?)[,:\s–—-]*", re.I)
 TITLE_LIMIT = 100
+# "ore 10:45", "kl. 9.30", "Posted at 10:45": a word before an opening clock time
+CLOCK_LEAD_WORD_RE = re.compile(r"^(?:posted at|ore|alle|um|kl\.?|klo|kello)\s+(?=\d)", re.I)
 
 
 def strip_lead(text: str) -> str:
@@ -64,6 +66,7 @@ def strip_lead(text: str) -> str:
         if found:
             text = text[found.end():]
         text = text.lstrip(LEAD_SEPARATORS)
+        text = CLOCK_LEAD_WORD_RE.sub("", text, count=1)
         clock = CLOCK_RE.match(text)
         if clock and (clock["minute"] or clock["ampm"]):
             text = text[clock.end():].lstrip(LEAD_SEPARATORS)
