@@ -13,6 +13,7 @@ from lxml import etree
 from feedgen_dw.extract import times
 from feedgen_dw.extract.content import HEADINGS, is_container, remove, tag_of
 from feedgen_dw.extract.html import quick_text
+from feedgen_dw.extract.titles import strip_lead
 
 UPDATE_RE = re.compile(
     r"^\W{0,3}(?:(?:letztes\s+|neues\s+)?update|aktualisierung|nachtrag|erstmeldung|"
@@ -25,6 +26,12 @@ RULE_RE = re.compile(r"^[\s_*\-=~+•·#]{3,}$")
 CLOCK_ONLY_RE = re.compile(r"^\d{1,2}[.:]\d\d\s*(?:[ap]\.?m\.?|Uhr|\(?[A-Z]{2,4}\)?)?$")
 AUTHOR_TOKENS = frozenset({"author", "byline", "autor", "contributor", "autorin"})
 TITLE_TOKENS = frozenset({"title", "headline", "heading", "ueberschrift", "titel"})
+# a data attribute that may hold the entry's time ("data-published-at", "data-sort-time")
+TIME_ATTR_RE = re.compile(r"time|date|publish|posted|created|updated")
+# an entry's id when it has no `id`
+KEY_ATTRS = ("id", "data-post-id", "data-entry-id", "data-id", "data-uuid")
+# "By Jo Miller", "Von Anna Berg": the word before a byline's names
+BYLINE_RE = re.compile(r"^(?:by|von|par|por|di|door|av|przez)\s+", re.I)
 TIME_ATTRS = ("data-post-time", "data-posted-date-timestamp", "data-update-time",
               "data-timestamp", "data-time", "data-date", "data-published")
 
@@ -71,16 +78,17 @@ def _time_of(el: etree._Element, near: date | None) -> times.Stamp:
     """A container's own time: an ISO `datetime`, an epoch attribute, a time element's
     text or a clock at the start of its text. A time element is taken out of the entry
     (it is shown as the item's time, not in its text)."""
-    for node in el.iter("time"):
-        when = times.parse_iso(node.get("datetime"))
+    for node in el.iter("time", "abbr"):
+        # <time datetime>, and the microformat <abbr class="published" title="ISO">
+        when = times.parse_iso(node.get("datetime") or node.get("title"))
         if when is not None:
             _drop_time(node)
             return times.Stamp(full=when)
-    for name in TIME_ATTRS:
-        value = el.get(name)
-        when = times.epoch(value) or times.parse_iso(value)
-        if when is not None:
-            return times.Stamp(full=when)
+    for name, value in el.attrib.items():
+        if name in TIME_ATTRS or (name.startswith("data-") and TIME_ATTR_RE.search(name)):
+            when = times.epoch(value) or times.parse_iso(value)
+            if when is not None:
+                return times.Stamp(full=when)
     for node in el.iter():
         if tag_of(node) == "time" or any(t in (node.get("class") or "").lower()
                                          for t in ("time", "date", "zeit", "datum")):
@@ -89,7 +97,26 @@ def _time_of(el: etree._Element, near: date | None) -> times.Stamp:
             if clock is not None and len(text) < 40:
                 _drop_time(node)
                 return times.Stamp(clock=clock, day=times.parse_day(text, near))
-    return entry_stamp(quick_text(el)[:80], near, loose=False)[0]
+    stamp = entry_stamp(opening_text(el), near, loose=False)[0]
+    if stamp.clock is not None:
+        for node in el.iter():
+            if not len(node) and CLOCK_ONLY_RE.match(quick_text(node)):
+                _drop_time(node)  # "21:15 CEST" on a line of its own: the item's time
+                break
+    return stamp
+
+
+def opening_text(el: etree._Element, limit: int = 80) -> str:
+    """The first `limit` characters of `el`'s text, its pieces kept apart ("21:15 CEST"
+    in a span before a heading is not "21:15 CESTEl Gobierno")."""
+    parts, size = [], 0
+    for piece in el.itertext():
+        if piece.strip():
+            parts.append(piece.strip())
+            size += len(parts[-1]) + 1
+            if size >= limit:
+                break
+    return " ".join(parts)[:limit]
 
 
 def _drop_time(node: etree._Element) -> None:
@@ -98,7 +125,8 @@ def _drop_time(node: etree._Element) -> None:
 
 
 def _has_time(el: etree._Element) -> bool:
-    return any(el.get(name) for name in TIME_ATTRS) or el.find(".//time") is not None or any(
+    return any(name in TIME_ATTRS or (name.startswith("data-") and TIME_ATTR_RE.search(name))
+               for name in el.attrib) or el.find(".//time") is not None or any(
         "time" in (n.get("class") or "").lower() for n in el.iter())
 
 
@@ -124,14 +152,24 @@ def repeated(main: etree._Element, weight: dict[etree._Element, int]
             # first hour); three of a kind are entries anyway
             if len(members) < 2 or (len(members) == 2 and not all(map(_has_time, members))):
                 continue
-            composite = sum(1 for m in members if len([c for c in m if isinstance(c.tag, str)])
-                            >= 2)
+            composite = sum(1 for m in members if _parts(m) >= 2)
             covered = sum(max(weight.get(m, 0), 0) for m in members) / total
             if composite * 10 < len(members) * 6 or covered < 0.5:
                 continue
             if best is None or covered > best[0]:
                 best = (covered, parent, members, signature)
     return (best[1], best[2], best[3].rstrip(".")) if best else None
+
+
+def _parts(el: etree._Element) -> int:
+    """How many elements `el` holds, looking through wrappers of one element each
+    (`li > article > header + div`)."""
+    for _ in range(4):
+        children = [c for c in el if isinstance(c.tag, str)]
+        if len(children) != 1:
+            return len(children)
+        el = children[0]
+    return 1
 
 
 def _title_of(el: etree._Element) -> tuple[str, etree._Element | None]:
@@ -146,6 +184,12 @@ def _title_of(el: etree._Element) -> tuple[str, etree._Element | None]:
             text = quick_text(node)
             if 0 < len(text) < 200:
                 return text, node
+    first = next((n for n in el.iter("p") if quick_text(n)), None)
+    if first is not None and len(first) == 1 and tag_of(first[0]) in ("strong", "b") and not (
+            (first.text or "").strip() or (first[0].tail or "").strip()):
+        text = strip_lead(quick_text(first)).strip(" +*|:–—-")
+        if 12 <= len(text) < 120:
+            return text, first  # "<p><strong>Headline</strong></p>" opening the entry
     return "", None
 
 
@@ -170,7 +214,7 @@ def from_containers(parent: etree._Element, members: list[etree._Element],
         head, node = _title_of(child)
         if node is not None:
             remove(node)
-        key = child.get("id")
+        key = next((child.get(a) for a in KEY_ATTRS if child.get(a)), None)
         entries.append(Entry(head, [child], stamp, key if key and len(key) <= 64 else None,
                               _authors(child)))
     return entries
@@ -187,6 +231,7 @@ def _authors(entry: etree._Element) -> tuple[str, ...]:
     names = []
     for node in found:
         text = quick_text(node)
+        text = BYLINE_RE.sub("", text)
         if 2 < len(text) < 60 and any(n is node for n in entry.iter()):
             names.append(text)
             remove(node)
