@@ -85,7 +85,7 @@ def _time_of(el: etree._Element, near: date | None) -> times.Stamp:
             _drop_time(node)
             return times.Stamp(full=when)
     for name, value in el.attrib.items():
-        if name in TIME_ATTRS or (name.startswith("data-") and TIME_ATTR_RE.search(name)):
+        if _time_attr(str(name)):
             when = times.epoch(value) or times.parse_iso(value)
             if when is not None:
                 return times.Stamp(full=when)
@@ -109,9 +109,10 @@ def _time_of(el: etree._Element, near: date | None) -> times.Stamp:
 def opening_text(el: etree._Element, limit: int = 80) -> str:
     """The first `limit` characters of `el`'s text, its pieces kept apart ("21:15 CEST"
     in a span before a heading is not "21:15 CESTEl Gobierno")."""
-    parts, size = [], 0
+    parts: list[str] = []
+    size = 0
     for piece in el.itertext():
-        if piece.strip():
+        if isinstance(piece, str) and piece.strip():
             parts.append(piece.strip())
             size += len(parts[-1]) + 1
             if size >= limit:
@@ -124,9 +125,13 @@ def _drop_time(node: etree._Element) -> None:
         remove(node)
 
 
+def _time_attr(name: str) -> bool:
+    return name in TIME_ATTRS or (name.startswith("data-") and bool(TIME_ATTR_RE.search(name)))
+
+
 def _has_time(el: etree._Element) -> bool:
-    return any(name in TIME_ATTRS or (name.startswith("data-") and TIME_ATTR_RE.search(name))
-               for name in el.attrib) or el.find(".//time") is not None or any(
+    return any(_time_attr(str(name)) for name in el.attrib) or el.find(
+        ".//time") is not None or any(
         "time" in (n.get("class") or "").lower() for n in el.iter())
 
 
