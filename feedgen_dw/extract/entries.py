@@ -90,8 +90,7 @@ def _time_of(el: etree._Element, near: date | None) -> times.Stamp:
             if when is not None:
                 return times.Stamp(full=when)
     for node in el.iter():
-        if tag_of(node) == "time" or any(t in (node.get("class") or "").lower()
-                                         for t in ("time", "date", "zeit", "datum")):
+        if _time_classed(node):
             text = quick_text(node)
             clock = times.parse_clock(text, at_start=False, loose=True)
             if clock is not None and len(text) < 40:
@@ -118,6 +117,21 @@ def opening_text(el: etree._Element, limit: int = 80) -> str:
             if size >= limit:
                 break
     return " ".join(parts)[:limit]
+
+
+def _shown_time(node: etree._Element) -> bool:
+    """A short element that shows a time: "12.50 BST", or a time-classed
+    "4:23 p.m. ET, March 14, 2025"."""
+    text = quick_text(node)
+    if CLOCK_ONLY_RE.match(text):
+        return True
+    return len(text) < 40 and _time_classed(node) and times.parse_clock(
+        text, at_start=False, loose=True) is not None
+
+
+def _time_classed(node: etree._Element) -> bool:
+    return tag_of(node) == "time" or any(t in (node.get("class") or "").lower()
+                                         for t in ("time", "date", "zeit", "datum"))
 
 
 def _drop_time(node: etree._Element) -> None:
@@ -211,7 +225,7 @@ def from_containers(parent: etree._Element, members: list[etree._Element],
         stamp = _time_of(child, near)
         if stamp.full is not None:
             for shown in list(child.iter()):
-                if not len(shown) and CLOCK_ONLY_RE.match(quick_text(shown)):
+                if not len(shown) and _shown_time(shown):
                     remove(shown)  # "12.50 BST" beside the machine time: the same time
         if stamp.day is not None:
             group += 1  # a date of its own: crossings count from here

@@ -28,6 +28,7 @@ from feedgen_dw.extract.content import (
     Noise,
     blocks,
     main_content,
+    remove,
     strip_link_blocks,
     strip_noise,
     tag_of,
@@ -86,6 +87,17 @@ def _bold_headline(el: etree._Element) -> str:
     return head if len(head) >= 12 and len(head.split()) >= 2 else ""
 
 
+def _drop_lead(el: etree._Element) -> None:
+    """Take the bold run that opens `el` out, with a line break after it."""
+    bold = next(c for c in el if isinstance(c.tag, str))
+    after = bold.getnext()
+    if after is not None and tag_of(after) == "br" and not (bold.tail or "").strip():
+        remove(after)
+    remove(bold)
+    if el.text:
+        el.text = el.text.lstrip()
+
+
 Mark = tuple[times.Stamp, int] | None  # a block that opens an entry: its time, prefix end
 
 
@@ -111,7 +123,10 @@ def _split(stream: list[etree._Element], texts: list[str], marks: list[Mark],
                 # "12:31" alone: the headline is the heading that follows, if any
                 entries.append(Entry(strip_lead(text[end:]), [], stamp))
             else:
-                entries.append(Entry(_bold_headline(el), [el], stamp))
+                head = _bold_headline(el)
+                if head:
+                    _drop_lead(el)  # the headline is the item's title, not its text too
+                entries.append(Entry(head, [el], stamp))
             continue
         if RULE_RE.match(text) or tag == "hr":
             continue
@@ -139,10 +154,14 @@ def _by_rules(stream: list[etree._Element], noise: Noise) -> list[Entry]:
 
 def _by_updates(stream: list[etree._Element], texts: list[str], near: date | None
                 ) -> list[Entry]:
-    """Update paragraphs each make an entry; everything else is the original report."""
+    """Update paragraphs each make an entry; everything else is the original report.
+    When a line says where the original report starts ("Erstmeldung …:"), the paragraphs
+    after an update line up to the next are that update's."""
     entries: list[Entry] = []
     original = Entry("", [], times.Stamp(), lead=True)
     group = 0
+    marked_original = any(ORIGINAL_RE.match(t) for t in texts)
+    current: Entry | None = None
     for el, text in zip(stream, texts, strict=True):
         if tag_of(el) not in HEADINGS and UPDATE_RE.match(text):
             stamp = entry_stamp(text, near, loose=True)[0]
@@ -150,9 +169,13 @@ def _by_updates(stream: list[etree._Element], texts: list[str], near: date | Non
                 group += 1  # a date of its own: crossings count from here
             stamp.group = group
             if not ORIGINAL_RE.match(text):
-                entries.append(Entry("", [el], stamp))
+                current = Entry("", [el], stamp)
+                entries.append(current)
                 continue
-            original.stamp = stamp
+            original.stamp, current = stamp, None
+        elif current is not None and marked_original:
+            current.elements.append(el)
+            continue
         original.elements.append(el)
         if not any(e is original for e in entries):
             entries.append(original)

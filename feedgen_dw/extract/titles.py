@@ -49,7 +49,7 @@ DATELINE_RE = re.compile(
     r"^[A-ZÄÖÜ][A-ZÄÖÜ.'\- ]{2,30}(?:,\s*[A-Z][\w.' ]{1,25})?\s*"
     r"(?:\([A-Za-z/ ]{1,20}\))?\s*[—–-]\s+")
 LEAD_DAY_RE = re.compile(
-    r"^(?:(?:" + MONTH_ALTERNATIVES + r")\.?\s+[0-3]?\d\b|[0-3]?\d\.?\s+(?:"
+    r"^(?:(?:" + MONTH_ALTERNATIVES + r")\.?\s+[0-3]?\d\b(?:,?\s+\d{4}\b)?|[0-3]?\d\.?\s+(?:"
     + MONTH_ALTERNATIVES + r")\b\.?"
     r"(?:\s+\d{4})?)[,:\s–—-]*", re.I)
 TITLE_LIMIT = 100

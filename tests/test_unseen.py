@@ -1,0 +1,198 @@
+"""Live pages in markups of outlets not in the saved corpus, our own text: each read
+with `site: auto` into the updates a reader sees (count, titles, UTC times), with no page
+noise in the entries, and the same entries when the page's noise is left out."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from feedgen_dw.extract import extract_page, extract_with_notes
+from tests.test_generic import utc
+
+FIXTURES = Path(__file__).parent / "fixtures" / "unseen"
+NOISE_RE = re.compile(r"<!--n-->.*?<!--/n-->", re.S)
+# what a reader never sees in an update's text
+JUNK = ("Anzeige", "Teilen", "Share", "Mehr zum Thema", "Kommentare", "comments", "mins ago",
+        "hours ago", "vor 12 Min", "Cookie", "Lesen Sie auch", "Lire aussi", "Lees ook", "Related",
+        "Pinned", "Auch interessant", "Partager", "Condividi", "Advertisement")
+
+
+def page(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+def url_of(text: str) -> str:
+    found = re.search(r'rel="canonical" href="([^"]+)"', text)
+    assert found
+    return found.group(1)
+
+
+EXPECTED: dict[str, tuple[str, list[tuple[str, datetime | None]]]] = {
+    # custom elements with epoch ms, a pinned post, 'Key updates' links, 'By' bylines
+    "bsp_posts_en.html": ("repeated <bsp-liveblog-post.LiveBlogPost> elements", [
+        ('What to know about the shutdown fight', utc(2025, 3, 14, 12, 6)),
+        ('Senate passes the bill 62-38', utc(2025, 3, 14, 22, 2)),
+        ('Democrats split over the vote', utc(2025, 3, 14, 21, 0)),
+        ('Senate leaders scheduled the first procedural vote for early afternoon.',
+         utc(2025, 3, 14, 16, 0)),
+    ]),
+    # Spanish: '21:15 CEST' in a span of its own before the heading, a day line
+    "directo_es.html": ("repeated <div.b-lv> elements", [
+        ('El Gobierno pide prudencia en el consumo', utc(2025, 4, 28, 19, 15)),
+        ('Madrid recupera el metro', utc(2025, 4, 28, 16, 40)),
+        ('Portugal también sufre cortes generalizados, según su operador eléctrico.',
+         utc(2025, 4, 28, 14, 30)),
+        ('Gran apagón en toda España', utc(2025, 4, 28, 12, 40)),
+    ]),
+    # French clock times '21 h 10' in span.date, no date but the URL's
+    "en_direct_fr.html": ("repeated <section.post> elements", [
+        ('Le Sénat adopte le texte', utc(2025, 3, 21, 20, 10)),
+        ('Le ministre du travail défend une réforme « juste et nécessaire » devant les sénateurs.',
+         utc(2025, 3, 21, 17, 45)),
+        ('Manifestations dans plusieurs villes', utc(2025, 3, 21, 14, 30)),
+        ('Bonjour et bienvenue dans ce direct consacré au '
+         'vote de la réforme des retraites au Sénat.',
+         utc(2025, 3, 21, 8, 5)),
+    ]),
+    # li > article entries, 'posted at 14:31 GMT', one 'Posted at 9:02' without zone
+    "list_items_gmt_en.html": ("repeated <li.ssrcss-8aj2ch-StyledListItem> elements", [
+        ("Opposition: 'A budget of broken promises'", utc(2025, 3, 26, 14, 31)),
+        ('Growth forecast halved', utc(2025, 3, 26, 13, 58)),
+        ('The Chancellor is on her feet in the Commons.', utc(2025, 3, 26, 12, 45)),
+        ('Good morning', utc(2025, 3, 26, 9, 2)),
+    ]),
+    # div.liveblog--anchor[id] + '12.03.2025 • 19:44 Uhr' + h2 + p.textabsatz
+    "liveblog_anchor_de.html": ("repeated <div.liveblog--anchor> elements", [
+        ('Pegel in Frankfurt sinkt unter sechs Meter', utc(2025, 3, 12, 18, 44)),
+        ('Bundeswehr schickt weitere Soldaten', utc(2025, 3, 12, 16, 5)),
+        ('Ministerpräsident besucht Deichbaustelle', utc(2025, 3, 12, 10, 30)),
+        ('Nacht ohne neue Deichbrüche', utc(2025, 3, 11, 22, 50)),
+    ]),
+    # oldest first, 12-hour clocks in h3 crossing midnight (EST)
+    "oldest_first_12h_en.html": ("headings with a clock time", [
+        ('The first early-vote returns from Franklin County show the tax levy passing comfortably.',
+         utc(2025, 11, 5, 0, 45)),
+        ('Turnout in Cuyahoga County appears higher than four years ago, the elections board says.',
+         utc(2025, 11, 5, 2, 12)),
+        ('With 80% of precincts reporting, the school bond in Dayton is trailing by 600 votes.',
+         utc(2025, 11, 5, 4, 48)),
+        ('The Associated Press has called the Columbus mayoral race for the incumbent.',
+         utc(2025, 11, 5, 5, 20)),
+        ('That is all from us tonight.', utc(2025, 11, 5, 6, 35)),
+    ]),
+    # Italian 'ore 19:10', bold-only first paragraphs as headlines
+    "ore_ticker_it.html": ("repeated <div.live-item> elements", [
+        ('Fumata nera dal comignolo', utc(2025, 5, 8, 17, 10)),
+        ('In piazza San Pietro si contano oltre '
+         'quarantamila fedeli in attesa della fumata del pomeriggio.',
+         utc(2025, 5, 8, 14, 45)),
+        ('Fumata nera al mattino', utc(2025, 5, 8, 10, 2)),
+        ('I cardinali sono entrati nella Cappella Sistina per la seconda giornata di voto.',
+         utc(2025, 5, 8, 7, 15)),
+    ]),
+    # '+++ 18:03 Headline +++' in bold, the text after a line break
+    "plus_ticker_de.html": ("paragraphs that open with a clock time", [
+        ('Delegation landet in Doha', utc(2025, 3, 12, 17, 3)),
+        ('Hilfskonvoi erreicht Norden des Gazastreifens', utc(2025, 3, 12, 15, 41)),
+        ('Außenminister telefonieren', utc(2025, 3, 12, 11, 15)),
+        ('Nacht verläuft weitgehend ruhig', utc(2025, 3, 12, 7, 30)),
+    ]),
+    # article[data-post-id], '11:55 p.m. ET, March 14, 2025', no JSON-LD
+    "post_articles_12h_en.html": ("repeated <article.live-story-post> elements", [
+        ('Snowfall totals top 20 inches in parts of Vermont', utc(2025, 3, 15, 3, 55)),
+        ('More than 300,000 customers without power', utc(2025, 3, 15, 2, 10)),
+        ('The governor of New York declared a state of emergency for 14 counties.',
+         utc(2025, 3, 14, 20, 23)),
+    ]),
+    # 'vor 12 Min.' only, the absolute time in data-published
+    "relative_times_de.html": ("repeated <div.relative> elements", [
+        ('Bahn kündigt Ersatzfahrplan für Freitag an', utc(2025, 3, 20, 16, 48)),
+        ('Der Verkehrsminister hat beide Seiten zu neuen Gesprächen aufgefordert.',
+         utc(2025, 3, 20, 14, 2)),
+        ('Gewerkschaft droht mit längeren Streiks', utc(2025, 3, 20, 8, 15)),
+        ('Streik hat begonnen', utc(2025, 3, 20, 4, 30)),
+    ]),
+    # 'The Latest': '___' rules, bold 12-hour times, datelines
+    "the_latest_dateline_en.html": ("paragraphs that open with a clock time", [
+        ('Fire officials say the blaze has grown to 2,300 acres and is 5% contained.',
+         utc(2025, 3, 22, 17, 45)),
+        ('Gov. Mark Sisson has declared a disaster emergency '
+         'for Boulder County, freeing state money for the …',
+         utc(2025, 3, 22, 15, 20)),
+        ("The sheriff's office has ordered about 8,000 "
+         "residents to evacuate neighborhoods along the western …",
+         utc(2025, 3, 22, 13, 5)),
+        ('A wildfire that started Saturday morning in the '
+         'foothills is spreading quickly in strong winds, …',
+         utc(2025, 3, 22, 11, 30)),
+    ]),
+    # Tickaroo: tik4-event, time[datetime], tik4-author__name
+    "tickaroo_de.html": ("repeated <div.tik4-event> elements", [
+        ('Zweidrittelmehrheit erreicht', utc(2025, 3, 18, 15, 12)),
+        ('Die Opposition kritisiert das Verfahren scharf.', utc(2025, 3, 18, 13, 47)),
+        ('Sitzung eröffnet', utc(2025, 3, 18, 8, 5)),
+    ]),
+    # 'Update vom 12. März, 9.05 Uhr:' over an 'Erstmeldung'
+    "update_vom_de.html": ("'Update …:' paragraphs over the original report", [
+        ('Das Feuer ist gelöscht.', utc(2025, 3, 12, 8, 5)),
+        ('Die Polizei hat die Sperrung der Bundesstraße aufgehoben.', utc(2025, 3, 11, 20, 40)),
+        ('Großbrand in Recyclinghof: Rauchwolke über der Stadt', utc(2025, 3, 11, 17, 30)),
+    ]),
+    # Dutch '16.02 uur:' in bold
+    "uur_ticker_nl.html": ("paragraphs that open with a clock time", [
+        ('Bij Schiphol zijn middag ruim 200 vluchten geschrapt.', utc(2025, 1, 24, 15, 2)),
+        ('In Rotterdam is een boom op een tram gevallen.', utc(2025, 1, 24, 13, 35)),
+        ('De NS laat vanaf 13.00 uur minder treinen rijden op het hele spoornet.',
+         utc(2025, 1, 24, 10, 50)),
+        ('Het KNMI verhoogt de waarschuwing naar '
+         'code oranje voor Zeeland, Zuid-Holland, Noord-Holland, …',
+         utc(2025, 1, 24, 8, 15)),
+    ]),
+    # WordPress liveblog plugin: abbr.published[title=ISO], '9:42 PM' shown
+    "wp_liveblog_en.html": ("repeated <div.liveblog-entry> elements", [
+        ('The council voted 5-2 to approve the budget with the library amendment.',
+         utc(2025, 3, 20, 1, 42)),
+        ('Council member Ruiz proposes moving $250,000 from the '
+         'parking fund to keep branch libraries open on …',
+         utc(2025, 3, 20, 0, 15)),
+        ('Public comment is under way.', utc(2025, 3, 19, 22, 31)),
+    ]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_unseen_markup(name: str) -> None:
+    marker, expected = EXPECTED[name]
+    text = page(name)
+    article, notes = extract_with_notes(text, url_of(text), "auto")
+    assert article.profile == "generic"
+    assert notes.marker == marker
+    assert [(s.headline, s.published) for s in article.sections] == expected
+    for section in article.sections:
+        assert not [j for j in JUNK if j in section.text], section.text
+        assert not section.text.startswith(section.headline[:30]) or section.is_lead or (
+            section.headline.endswith((".", "…"))), "a headline of its own repeated in the text"
+
+
+def _entries(text: str) -> list[tuple[object, ...]]:
+    article = extract_page(text, url_of(text), "auto")
+    return [(s.headline, s.text, s.published, s.source_key) for s in article.sections]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_unseen_markup_without_its_noise_gives_the_same_entries(name: str) -> None:
+    text = page(name)
+    assert NOISE_RE.search(text)
+    assert _entries(NOISE_RE.sub("", text)) == _entries(text)
+
+
+def test_shown_times_read_like_machine_times() -> None:
+    """Without `data-last-updated`, "11:55 p.m. ET, March 14, 2025" gives the same times."""
+    text = page("post_articles_12h_en.html")
+    bare = re.sub(r' data-last-updated="[^"]*"', "", text)
+    assert bare != text
+    assert _entries(bare) == _entries(text)
