@@ -161,6 +161,20 @@ EXPECTED: dict[str, tuple[str, list[tuple[str, datetime | None]]]] = {
          utc(2025, 3, 20, 0, 15)),
         ('Public comment is under way.', utc(2025, 3, 19, 22, 31)),
     ]),
+    # a pinned copy of an entry, a 'Key events' list of links with times
+    "key_events_pinned_en.html": ("repeated <article.block> elements", [
+        ("Gust of 96mph at Aberdaron", utc(2024, 12, 7, 11, 20)),
+        ("Network Rail says all services between Cardiff and Swansea are suspended until "
+         "further notice …", utc(2024, 12, 7, 10, 2)),
+        ("Red warning in force", utc(2024, 12, 7, 9, 5)),
+    ]),
+    # "Posted at 0:40" under day headings, newest first across midnight, no zone anywhere
+    "posted_at_days_en.html": ("repeated <div.lx-post> elements", [
+        ("Trophy lifted", utc(2023, 10, 29, 0, 40)),
+        ("Full-time: 12-11", utc(2023, 10, 29, 0, 5)),
+        ("Red card!", utc(2023, 10, 28, 23, 10)),
+        ("Kick-off", utc(2023, 10, 28, 22, 2)),
+    ]),
 }
 
 
@@ -174,8 +188,9 @@ def test_unseen_markup(name: str) -> None:
     assert [(s.headline, s.published) for s in article.sections] == expected
     for section in article.sections:
         assert not [j for j in JUNK if j in section.text], section.text
+        # a headline of its own is not repeated in the text (a derived one is its opening)
         assert not section.text.startswith(section.headline[:30]) or section.is_lead or (
-            section.headline.endswith((".", "…"))), "a headline of its own repeated in the text"
+            section.headline.endswith((".", "!", "?", "…")))
 
 
 def _entries(text: str) -> list[tuple[object, ...]]:
@@ -196,3 +211,18 @@ def test_shown_times_read_like_machine_times() -> None:
     bare = re.sub(r' data-last-updated="[^"]*"', "", text)
     assert bare != text
     assert _entries(bare) == _entries(text)
+
+
+def test_a_pinned_copy_and_key_events_in_the_stream_are_no_entries() -> None:
+    """The pinned copy right among the entries, and the 'Key events' links inside the
+    stream, change nothing: each update once, in its place."""
+    text = page("key_events_pinned_en.html")
+    key_events = re.search(r'<div class="dcr-keyevents">.*?</div>', text, re.S)
+    assert key_events
+    pinned_in_stream = text.replace('<div data-gu-marker="pinned-post" class="dcr-pinned">',
+                                    "").replace("</article></div>", "</article>", 1)
+    events_in_stream = text.replace(key_events.group(0), "").replace(
+        '<div class="js-liveblog-body">', '<div class="js-liveblog-body">' + key_events.group(0))
+    for variant in (pinned_in_stream, events_in_stream):
+        assert variant != text
+        assert _entries(variant) == _entries(text)

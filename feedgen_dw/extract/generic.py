@@ -222,6 +222,18 @@ def _marker(stream: list[etree._Element], texts: list[str], main: etree._Element
     return [Entry("", stream, times.Stamp(), lead=True)], "none: the whole page is one item"
 
 
+def _unrepeated(sections: list[Section], noise: Noise) -> list[Section]:
+    """Sections without the earlier copies of an entry the page shows twice (a pinned
+    post on top of the stream that holds it too): same headline, time and text."""
+    last = {(s.headline, s.published, s.text): n for n, s in enumerate(sections)
+            if len(s.text) >= 60}
+    kept = [s for n, s in enumerate(sections)
+            if last.get((s.headline, s.published, s.text), n) == n]
+    for _ in range(len(sections) - len(kept)):
+        noise.add("entries shown twice (pinned posts)")
+    return kept
+
+
 def matches(url: str, selector: Selector) -> str | None:
     """The generic profile reads any page with a body."""
     body = selector.root.find(".//body") if selector.root is not None else None
@@ -297,6 +309,7 @@ def extract_notes(page: str | bytes, url: str, selector: Selector | None = None,
         sections.append(Section(headline=headline, html=html, text=text, published=when,
                                 source_key=key, authors=entry.authors, raw_digest=digest,
                                 is_lead=entry.lead))
+    sections = _unrepeated(sections, noise)
     if not sections:
         raise ExtractError(f"{url}: extraction found nothing: no text in the page's body")
     parts = urlsplit(canonical)
