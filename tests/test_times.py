@@ -20,6 +20,13 @@ from feedgen_dw.extract.times import Clock, PageTime, Stamp, parse_clock, parse_
     ("21.47 Feuer gelöscht", True, (21, 47, None)),
     ("20:51 (IST) Six!", False, (20, 51, "IST")),
     ("21h47 : le président", False, (21, 47, None)),
+    ("21 h 10 Le Sénat adopte", False, (21, 10, None)),
+    ("16.02 uur: Bij Schiphol", False, (16, 2, None)),
+    ("ore 10:45 Fumata nera", False, (10, 45, None)),
+    ("Posted at 9:02", False, (9, 2, None)),
+    ("kl. 9.30 Regjeringen", False, (9, 30, None)),
+    ("1:23 p.m. MT Fire grows", False, (13, 23, "MT")),
+    ("21:15 CEST El Gobierno", False, (21, 15, "CEST")),
 ])
 def test_clock_times(text: str, loose: bool, expected: tuple[int, int, str | None]) -> None:
     clock = parse_clock(text, loose=loose)
@@ -29,6 +36,8 @@ def test_clock_times(text: str, loose: bool, expected: tuple[int, int, str | Non
 @pytest.mark.parametrize("text", [
     "65.06 sek.", "2.50 Euro", "3.5 Prozent", "Bieg 15", "1 : 5", "21.47 Feuer",
     "Am 3. Mai um 12.30 Uhr", "25.1 - This is a terrific shot", "2:04:12 a course record",
+    # a zone is written in capitals: French "et" and "cet" are words
+    "15:30 et les manifestants", "Um 14.30 trat er vor die Presse", "pendant 5 h 30 minutes",
 ])
 def test_not_clock_times_at_the_start(text: str) -> None:
     assert parse_clock(text) is None
@@ -38,6 +47,9 @@ def test_not_clock_times_at_the_start(text: str) -> None:
     ("Freitag, 3. 5.", date(2024, 5, 4), date(2024, 5, 3)),
     ("Sunday 3 March", date(2024, 3, 4), date(2024, 3, 3)),
     ("Dienstag, 27. August 2024", None, date(2024, 8, 27)),
+    ("28 de abril de 2025", None, date(2025, 4, 28)),
+    ("woensdag 12 maart 2025", None, date(2025, 3, 12)),
+    ("mercredi 1er octobre 2025", None, date(2025, 10, 1)),
     ("March 3, 2024", None, date(2024, 3, 3)),
     ("2024-03-03", None, date(2024, 3, 3)),
     ("Dienstag, 31. Dezember", date(2025, 1, 1), date(2024, 12, 31)),  # the year before

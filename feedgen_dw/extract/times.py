@@ -21,18 +21,23 @@ from parsel import Selector
 from feedgen_dw.extract.structured import json_ld_objects
 
 MONTHS = {m: n for n, names in enumerate([
-    ("januar", "jänner", "january", "jan", "janvier", "gennaio", "enero", "stycznia"),
-    ("februar", "february", "feb", "février", "febbraio", "febrero", "lutego"),
-    ("märz", "march", "mar", "mars", "marzo", "marca"),
+    ("januar", "jänner", "january", "jan", "janvier", "gennaio", "enero", "stycznia",
+     "januari", "janeiro"),
+    ("februar", "february", "feb", "février", "febbraio", "febrero", "lutego", "februari",
+     "fevereiro"),
+    ("märz", "march", "mar", "mars", "marzo", "marca", "maart", "março"),
     ("april", "apr", "avril", "aprile", "abril", "kwietnia"),
-    ("mai", "may", "maggio", "mayo", "maja"),
-    ("juni", "june", "jun", "juin", "giugno", "junio", "czerwca"),
-    ("juli", "july", "jul", "juillet", "luglio", "julio", "lipca"),
-    ("august", "aug", "août", "agosto", "sierpnia"),
-    ("september", "sep", "sept", "septembre", "settembre", "septiembre", "września"),
-    ("oktober", "october", "okt", "oct", "octobre", "ottobre", "octubre", "października"),
+    ("mai", "may", "maggio", "mayo", "maja", "mei", "maio"),
+    ("juni", "june", "jun", "juin", "giugno", "junio", "czerwca", "junho"),
+    ("juli", "july", "jul", "juillet", "luglio", "julio", "lipca", "julho"),
+    ("august", "aug", "août", "agosto", "sierpnia", "augustus"),
+    ("september", "sep", "sept", "septembre", "settembre", "septiembre", "września",
+     "setembro"),
+    ("oktober", "october", "okt", "oct", "octobre", "ottobre", "octubre", "października",
+     "outubro"),
     ("november", "nov", "novembre", "noviembre", "listopada"),
-    ("dezember", "december", "dez", "dec", "décembre", "dicembre", "diciembre", "grudnia"),
+    ("dezember", "december", "dez", "dec", "décembre", "dicembre", "diciembre", "grudnia",
+     "dezembro"),
 ], start=1) for m in names}
 MONTH_ALTERNATIVES = "|".join(sorted(MONTHS, key=len, reverse=True))
 # named zones written after clock times; IST is India's (Ireland writes GMT/IST rarely)
@@ -43,7 +48,12 @@ ZONE_NAMES = {
     "ET": "America/New_York", "EST": "America/New_York", "EDT": "America/New_York",
     "CT": "America/Chicago", "CST": "America/Chicago", "CDT": "America/Chicago",
     "PT": "America/Los_Angeles", "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles",
-    "IST": "Asia/Kolkata", "JST": "Asia/Tokyo", "AEST": "Australia/Sydney",
+    "MT": "America/Denver", "MST": "America/Denver", "MDT": "America/Denver",
+    "AKST": "America/Anchorage", "AKDT": "America/Anchorage", "HST": "Pacific/Honolulu",
+    "IST": "Asia/Kolkata", "JST": "Asia/Tokyo", "KST": "Asia/Seoul", "HKT": "Asia/Hong_Kong",
+    "SGT": "Asia/Singapore", "PKT": "Asia/Karachi", "AWST": "Australia/Perth",
+    "NZST": "Pacific/Auckland", "NZDT": "Pacific/Auckland", "SAST": "Africa/Johannesburg",
+    "AEST": "Australia/Sydney",
     "AEDT": "Australia/Sydney", "MSK": "Europe/Moscow",
 }
 ZONE_ALTERNATIVES = "|".join(sorted(ZONE_NAMES, key=len, reverse=True))
@@ -73,7 +83,9 @@ LANGUAGE_ZONES = {
 CLOCK_RE = re.compile(
     r"(?<![\d.,:/])(?P<hour>[01]?\d|2[0-3])(?:(?P<sep>[.:h]| h )(?P<minute>[0-5]\d))?"
     r"(?!\d|[.,]\d|:\d)\s*(?P<ampm>[ap]\.?\s?m\b\.?)?"
-    r"(?P<uhr>\s*(?:Uhr|uur|h(?![\w.]))(?!\w))?(?:\s*\(?(?P<zone>" + ZONE_ALTERNATIVES + r")\b\)?)?"
+    r"(?P<uhr>\s*(?:Uhr|uur|h(?![\w.]))(?!\w))?"
+    # a zone is written in capitals: "15:30 et les …" is French, "9 h 30 cet …" too
+    r"(?:\s*\(?(?P<zone>(?-i:" + ZONE_ALTERNATIVES + r"))\b\)?)?"
     r"(?!\s*(?:sek|sec|s\b|min|km|m\b|%|prozent|percent|euro|€|\$|mio|mrd|punkte|pkt))",
     re.I,
 )
