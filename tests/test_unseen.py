@@ -18,7 +18,8 @@ NOISE_RE = re.compile(r"<!--n-->.*?<!--/n-->", re.S)
 # what a reader never sees in an update's text
 JUNK = ("Anzeige", "Teilen", "Share", "Mehr zum Thema", "Kommentare", "comments", "mins ago",
         "hours ago", "vor 12 Min", "Cookie", "Lesen Sie auch", "Lire aussi", "Lees ook", "Related",
-        "Pinned", "Auch interessant", "Partager", "Condividi", "Advertisement")
+        "Pinned", "Auch interessant", "interessieren", "Drucken", "Partager", "Condividi",
+        "Advertisement")
 
 
 def page(name: str) -> str:
@@ -160,6 +161,17 @@ EXPECTED: dict[str, tuple[str, list[tuple[str, datetime | None]]]] = {
          'parking fund to keep branch libraries open on …',
          utc(2025, 3, 20, 0, 15)),
         ('Public comment is under way.', utc(2025, 3, 19, 22, 31)),
+    ]),
+    # a utility's notice without sections: one item, the page's title
+    "notice_noisy_de.html": ("none: the whole page is one item", [
+        ("Wasserrohrbruch: Trinkwasser im Westend abkochen", None),
+    ]),
+    # an article of h2 sections (no times) with 'Lesen Sie auch:' lines and related links
+    "sections_noisy_de.html": ("<h2> sections", [
+        ("Nahost aktuell: Waffenruhe hält vorerst", None),
+        ("Drei Geiseln zurück in Israel", None),
+        ("Hilfslieferungen rollen an", None),
+        ("Kritik aus der Regierungskoalition", None),
     ]),
     # a pinned copy of an entry, a 'Key events' list of links with times
     "key_events_pinned_en.html": ("repeated <article.block> elements", [

@@ -94,8 +94,7 @@ def _noise_reason(el: etree._Element, tag: str) -> str | None:
         return None
     if not children and len(el.text or "") > 120:
         return None  # a paragraph, not a label
-    text = " ".join((el.text or "").split()) if not children else " ".join(etree.tostring(
-        el, method="text", encoding="unicode", with_tail=False).split())
+    text = " ".join((el.text or "").split()) if not children else _text(el)
     if not text or len(text) >= 40:
         return None
     if RELATIVE_TIME.match(text) or MACHINE_TIME.match(text):
@@ -157,6 +156,22 @@ def strip_noise(root: etree._Element, noise: Noise) -> None:
 LINK_BLOCKS = frozenset("p ul ol dl div section".split())
 LINK_SHARE = 0.6
 LINK_BLOCK_LIMIT = 800  # longer blocks are content with links in it
+# a line that sends the reader elsewhere: "Lesen Sie auch: <a>…</a>"
+READ_ALSO = re.compile(
+    r"^\W{0,3}(?:lesen sie (?:auch|mehr)|lies auch|mehr zum thema|auch interessant|"
+    r"das könnte sie (?:auch )?interessieren|read (?:more|also)|see also|related|more on this|"
+    r"(?:à )?lire aussi|lea también|leer también|leggi anche|lees ook|lees meer|"
+    r"czytaj (?:też|także)|zobacz (?:też|także)|läs också|les også|læs også)\b", re.I)
+
+
+def _text(el: etree._Element) -> str:
+    return " ".join(etree.tostring(el, method="text", encoding="unicode",
+                                   with_tail=False).split())
+
+
+def _pieces(el: etree._Element) -> str:
+    """`el`'s text with its pieces kept apart ("Related" in an <h3> above a list)."""
+    return " ".join(" ".join(p for p in el.itertext() if isinstance(p, str)).split())
 
 
 def strip_link_blocks(root: etree._Element, noise: Noise) -> None:
@@ -166,7 +181,8 @@ def strip_link_blocks(root: etree._Element, noise: Noise) -> None:
     time), never a link list."""
     length: dict[etree._Element, int] = {}
     linked: dict[etree._Element, int] = {}
-    timed = {id(t) for el in root.iter("time") for t in (el, *el.iterancestors())}
+    # the elements themselves, not their id(): a proxy's id is reused once it is freed
+    timed = {t for el in root.iter("time") for t in (el, *el.iterancestors())}
     for el in reversed(list(root.iter())):
         if not isinstance(el.tag, str):
             continue
@@ -191,8 +207,11 @@ def strip_link_blocks(root: etree._Element, noise: Noise) -> None:
             continue
         el, tag = found, tag_of(found)
         total = length.get(el, 0)
-        if (tag in LINK_BLOCKS or "-" in tag) and 0 < total <= LINK_BLOCK_LIMIT and linked.get(
-                el, 0) >= LINK_SHARE * total and id(el) not in timed:
+        links = linked.get(el, 0)
+        candidate = (tag in LINK_BLOCKS or "-" in tag) and 0 < total <= LINK_BLOCK_LIMIT and (
+            links > 0 and el not in timed)
+        if candidate and (links >= LINK_SHARE * total or (
+                total < 300 and READ_ALSO.match(_pieces(el)))):
             doomed.append(el)
             continue
         stack.append(iter(el))
