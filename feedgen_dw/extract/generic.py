@@ -52,13 +52,14 @@ from feedgen_dw.extract.html import (
     sanitize_known,
     to_uri,
 )
+from feedgen_dw.extract.names import ZONE_ALTERNATIVES
 from feedgen_dw.extract.titles import derived_title, strip_lead
 from feedgen_dw.model import Article, Section
 
 NAME = "generic"
 ZONE_WRITTEN_RE = re.compile(
     # not \b: lxml's text of "<span>12.50 BST</span><span>Jane Doe" runs the two together
-    r"\d[.:][0-5]\d\s*(?:[ap]\.?m\.?\s*)?\(?(" + times.ZONE_ALTERNATIVES + r")(?![a-z])")
+    r"\d[.:][0-5]\d\s*(?:[ap]\.?m\.?\s*)?\(?(" + ZONE_ALTERNATIVES + r")(?![a-z])")
 
 
 @dataclass

@@ -12,7 +12,8 @@ import re
 from html import unescape
 
 from feedgen_dw.extract.html import normalize_space
-from feedgen_dw.extract.times import CLOCK_RE, MONTH_ALTERNATIVES
+from feedgen_dw.extract.names import MONTH_ALTERNATIVES
+from feedgen_dw.extract.times import CLOCK_RE
 
 SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s")
 # "St. Louis", "Ill.", "Nr. 5", "am 3. Mai", "U.S.", "J. Smith": a period that ends no
