@@ -238,3 +238,13 @@ def test_a_pinned_copy_and_key_events_in_the_stream_are_no_entries() -> None:
     for variant in (pinned_in_stream, events_in_stream):
         assert variant != text
         assert _entries(variant) == _entries(text)
+
+
+def test_an_entry_with_another_first_class_is_one_of_its_kind() -> None:
+    """A highlighted entry ("liveblog--highlight liveblog--anchor") is still an entry."""
+    text = page("liveblog_anchor_de.html")
+    highlighted = text.replace('<div class="liveblog--anchor" id="lb-entry-9008">',
+                               '<div class="liveblog--highlight liveblog--anchor" '
+                               'id="lb-entry-9008">')
+    assert highlighted != text
+    assert _entries(highlighted) == _entries(text)

@@ -5,6 +5,7 @@ entries that are elements of their own (repeated containers with a header).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
@@ -159,13 +160,17 @@ def repeated(main: etree._Element, weight: dict[etree._Element, int]
         if not isinstance(parent.tag, str) or len(parent) < 2:
             continue
         groups: dict[str, list[etree._Element]] = {}
-        for child in parent:
-            tag = tag_of(child)
+        kids = [(c, tag_of(c), (c.get("class") or "").split()) for c in parent
+                if isinstance(c.tag, str)]
+        # an entry's kind is the class it shares with most siblings, not its first one
+        # ("liveblog--highlight liveblog--anchor" is one of the "liveblog--anchor" entries)
+        shared = Counter((tag, token) for _, tag, classes in kids for token in set(classes))
+        for child, tag, classes in kids:
             if tag not in ("article", "section", "li") and not is_container(tag):
                 continue
-            classes = (child.get("class") or "").split()
             prefix = re.sub(r"[\d_-]+$", "", child.get("id") or "")
-            groups.setdefault(f"{tag}.{classes[0] if classes else prefix}", []).append(child)
+            kind = max(classes, key=lambda t: shared[(tag, t)]) if classes else prefix
+            groups.setdefault(f"{tag}.{kind}", []).append(child)
         for signature, members in groups.items():
             # two entries only when each says it is one: a time of its own (a live page's
             # first hour); three of a kind are entries anyway
