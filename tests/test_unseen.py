@@ -173,6 +173,22 @@ EXPECTED: dict[str, tuple[str, list[tuple[str, datetime | None]]]] = {
         ("Hilfslieferungen rollen an", None),
         ("Kritik aus der Regierungskoalition", None),
     ]),
+    # a table of timed rows, "kl. 17.40" in a cell of its own (Swedish)
+    "table_rows_sv.html": ("paragraphs that open with a clock time", [
+        ("Trafikverket stänger E4 norr om Uppsala i båda riktningarna.", utc(2025, 1, 8, 16, 40)),
+        ("Flera hundra bilister sitter fast i köer.", utc(2025, 1, 8, 14, 15)),
+        ("SL ställer in all busstrafik i norra länet under eftermiddagen.",
+         utc(2025, 1, 8, 11, 2)),
+        ("SMHI höjer varningen till röd för snöfall i Uppland och Stockholms län.",
+         utc(2025, 1, 8, 8, 30)),
+    ]),
+    # a headline above a time line ("6.20 Uhr" on its own), under day headings
+    "heading_above_time_de.html": ("paragraphs that open with a clock time", [
+        ("Erste Busse rollen wieder", utc(2025, 3, 13, 5, 20)),
+        ("Streik endet um Mitternacht", utc(2025, 3, 12, 23, 5)),
+        ("Kundgebung vor dem Rathaus", utc(2025, 3, 12, 10, 30)),
+        ("Kein Bus, keine Bahn", utc(2025, 3, 12, 3, 0)),
+    ]),
     # a pinned copy of an entry, a 'Key events' list of links with times
     "key_events_pinned_en.html": ("repeated <article.block> elements", [
         ("Gust of 96mph at Aberdaron", utc(2024, 12, 7, 11, 20)),
@@ -248,3 +264,19 @@ def test_an_entry_with_another_first_class_is_one_of_its_kind() -> None:
                                'id="lb-entry-9008">')
     assert highlighted != text
     assert _entries(highlighted) == _entries(text)
+
+
+def test_a_list_of_timed_items_reads_like_the_table() -> None:
+    """The same ticker as a list ("<li><span>kl. 17.40</span> …") or a definition list
+    ("<dt>kl. 17.40</dt><dd>…") gives the table's entries."""
+    text = page("table_rows_sv.html")
+    as_list = text.replace('<table class="ticker-table">\n<tbody>', '<ul class="ticker">').replace(
+        '<tr class="ticker-row"><td class="ticker-time">', "<li><span>").replace(
+        '</td><td class="ticker-text">', "</span> ").replace("</td></tr>", "</li>").replace(
+        "</tbody>\n</table>", "</ul>")
+    as_terms = as_list.replace('<ul class="ticker">', "<dl>").replace("</ul>", "</dl>").replace(
+        "<li><span>", "<dt>").replace("</span> ", "</dt><dd>").replace("</li>", "</dd>")
+    expected = [(h, p) for h, _, p, _ in _entries(text)]
+    assert [(h, p) for h, _, p, _ in _entries(as_list)] == expected
+    assert [(h, p) for h, _, p, _ in _entries(as_terms)] == expected
+    assert [t for _, t, _, _ in _entries(as_list)] == [t for _, t, _, _ in _entries(text)]

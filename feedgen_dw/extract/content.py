@@ -169,7 +169,7 @@ def _text(el: etree._Element) -> str:
                                    with_tail=False).split())
 
 
-def _pieces(el: etree._Element) -> str:
+def spaced_text(el: etree._Element) -> str:
     """`el`'s text with its pieces kept apart ("Related" in an <h3> above a list)."""
     return " ".join(" ".join(p for p in el.itertext() if isinstance(p, str)).split())
 
@@ -211,7 +211,7 @@ def strip_link_blocks(root: etree._Element, noise: Noise) -> None:
         candidate = (tag in LINK_BLOCKS or "-" in tag) and 0 < total <= LINK_BLOCK_LIMIT and (
             links > 0 and el not in timed)
         if candidate and (links >= LINK_SHARE * total or (
-                total < 300 and READ_ALSO.match(_pieces(el)))):
+                total < 300 and READ_ALSO.match(spaced_text(el)))):
             doomed.append(el)
             continue
         stack.append(iter(el))

@@ -70,6 +70,42 @@ def entry_stamp(text: str, near: date | None, loose: bool) -> tuple[times.Stamp,
     return times.Stamp(clock=clock, day=day), end
 
 
+LIST_ITEMS = {"ul": ("li",), "ol": ("li",), "dl": ("dt", "dd"), "table": ("tr",)}
+
+
+def timed_items(stream: list[etree._Element]) -> tuple[list[etree._Element], set[etree._Element]]:
+    """The stream with each list, definition list or table whose items open with a clock
+    time ("<li><span>18:03</span> Text", "<tr><td>18:03</td><td>Text", "<dt>18:03</dt>
+    <dd>Text") replaced by its items, and those items (their bare clock times count).
+    Nothing changes in the tree: as_blocks() does, for the items that become entries."""
+    out: list[etree._Element] = []
+    items: set[etree._Element] = set()
+    for el in stream:
+        kinds = LIST_ITEMS.get(tag_of(el))
+        if kinds is None:
+            out.append(el)
+            continue
+        rows = [r for r in (el.iter("tr") if kinds == ("tr",) else el) if tag_of(r) in kinds]
+        timed = [r for r in rows if times.parse_clock(opening_text(r, 30), loose=True)]
+        if len(timed) < 2 or len(timed) * 2 < len([r for r in rows if tag_of(r) != "dd"]):
+            out.append(el)
+            continue
+        out.extend(rows)
+        items.update(timed)
+    return out, items
+
+
+def as_blocks(stream: list[etree._Element]) -> None:
+    """List items and table rows of `stream` made blocks of their own (an item apart from
+    its list is no <li> any more, a row's cells are text)."""
+    for row in stream:
+        if tag_of(row) in ("li", "tr", "dt", "dd"):
+            row.tag = "div"
+            for cell in row:
+                if tag_of(cell) in ("td", "th"):
+                    cell.tag, cell.tail = "span", " " + (cell.tail or "")
+
+
 def _clock_end(head: str, clock: times.Clock) -> int:
     found = times.CLOCK_RE.search(head)
     return found.end() if found else 0

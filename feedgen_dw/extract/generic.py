@@ -29,6 +29,7 @@ from feedgen_dw.extract.content import (
     blocks,
     main_content,
     remove,
+    spaced_text,
     strip_link_blocks,
     strip_noise,
     tag_of,
@@ -38,9 +39,11 @@ from feedgen_dw.extract.entries import (
     RULE_RE,
     UPDATE_RE,
     Entry,
+    as_blocks,
     entry_stamp,
     from_containers,
     repeated,
+    timed_items,
 )
 from feedgen_dw.extract.html import (
     Known,
@@ -109,11 +112,12 @@ def _split(stream: list[etree._Element], texts: list[str], marks: list[Mark],
     entries: list[Entry] = []
     intro: list[etree._Element] = []
     day, group = None, 0
+    heading: etree._Element | None = None  # the block just placed, when it is a heading
     for el, text, marked in zip(stream, texts, marks, strict=True):
         tag = tag_of(el)
         short_line = tag in HEADINGS or (tag == "p" and len(text) < 48 and _is_bold_lead(el))
         if not marked and short_line and times.is_day_heading(text):
-            day, group = times.parse_day(text, near), group + 1
+            day, group, heading = times.parse_day(text, near), group + 1, None
             continue
         if marked:
             stamp, end = marked
@@ -127,11 +131,21 @@ def _split(stream: list[etree._Element], texts: list[str], marks: list[Mark],
                 head = _bold_headline(el)
                 if head:
                     _drop_lead(el)  # the headline is the item's title, not its text too
-                entries.append(Entry(head, [el], stamp))
+                # a line with nothing but the time is the item's time, not its text
+                bare = not strip_lead(text[end:]).strip(" +*|:–—-()")
+                entry = Entry(head, [] if bare else [el], stamp)
+                if heading is not None:
+                    # a heading right above a time line opens that entry, never ends one
+                    (entries[-1].elements if entries else intro).remove(heading)
+                    entry.elements.insert(0, heading)
+                entries.append(entry)
+            heading = None
             continue
+        heading = None
         if RULE_RE.match(text) or tag == "hr":
             continue
         (entries[-1].elements if entries else intro).append(el)
+        heading = el if tag in HEADINGS else None
     if intro and (keep_intro or not entries):
         entries.insert(0, Entry("", intro, times.Stamp(group=-1), lead=True))
     elif intro:
@@ -187,6 +201,14 @@ def _timed(found: tuple[times.Stamp, int]) -> Mark:
     return found if found[0].clock is not None else None
 
 
+def _paragraph_marks(stream: list[etree._Element], texts: list[str], near: date | None,
+                     items: set[etree._Element]) -> list[Mark]:
+    # a bold run, or a list item or table row (the time in a cell of its own), is loose
+    return [_timed(entry_stamp(t, near, el in items or _is_bold_lead(el)))
+            if tag_of(el) not in HEADINGS else None
+            for el, t in zip(stream, texts, strict=True)]
+
+
 def _marker(stream: list[etree._Element], texts: list[str], main: etree._Element,
             weight: dict[etree._Element, int], near: date | None, noise: Noise,
             ) -> tuple[list[Entry], str]:
@@ -202,23 +224,30 @@ def _marker(stream: list[etree._Element], texts: list[str], main: etree._Element
         parent, members, signature = found
         return (from_containers(parent, members, near),
                 f"repeated <{signature}> elements")
-    paragraphs = [_timed(entry_stamp(t, near, _is_bold_lead(el))) if tag not in HEADINGS
-                  else None for el, tag, t in zip(stream, tags, texts, strict=True)]
+    paragraphs = _paragraph_marks(stream, texts, near, set())
     updates = [tag not in HEADINGS and bool(UPDATE_RE.match(t))
                for tag, t in zip(tags, texts, strict=True)]
     # timed "Update …" lines over a report: the report is one entry, not the last update's
     if any(updates) and all(u for u, m in zip(updates, paragraphs, strict=True) if m):
         return (_by_updates(stream, texts, near),
                 "'Update …:' paragraphs over the original report")
-    if sum(1 for m in paragraphs if m) >= 2:
-        return (_split(stream, texts, paragraphs, near, False, noise),
+    # lists and tables of timed items are paragraphs too, one an item
+    lines, items = timed_items(stream)
+    line_texts, marks = texts, paragraphs
+    if items:
+        text_of = dict(zip(stream, texts, strict=True))
+        line_texts = [text_of[el] if el in text_of else spaced_text(el) for el in lines]
+        marks = _paragraph_marks(lines, line_texts, near, items)
+    if sum(1 for m in marks if m) >= 2:
+        as_blocks(lines)
+        return (_split(lines, line_texts, marks, near, False, noise),
                 "paragraphs that open with a clock time")
     if sum(1 for el, t in zip(stream, texts, strict=True)
            if tag_of(el) == "hr" or (t and RULE_RE.match(t))) >= 2:
         return _by_rules(stream, noise), "rules between entries (<hr>, ___, ***)"
     for level in ("h2", "h3"):
         if tags.count(level) >= 2:
-            marks: list[Mark] = [(times.Stamp(), 0) if tag == level else None for tag in tags]
+            marks = [(times.Stamp(), 0) if tag == level else None for tag in tags]
             return _split(stream, texts, marks, near, True, noise), f"<{level}> sections"
     return [Entry("", stream, times.Stamp(), lead=True)], "none: the whole page is one item"
 
