@@ -28,6 +28,9 @@ BITS = [
     "</h2>", "<h3>", "</h3>", "Update vom 12. März, 9.05 Uhr: ", "Erstmeldung vom 11. März: ",
     "<span class='byline'>By Jo</span>", "<div class='pinned'>Pinned</div>", "___", "<hr>",
     "Der Text eines Eintrags, lang genug für eine Überschrift und etwas mehr. ", "<br>",
+    "<table><tr><td>kl. 17.40</td><td>", "</td></tr>", "</table>", "<tr><td>18:03</td>",
+    "<dl><dt>9.30</dt><dd>", "</dd>", "</dl>", "<ul><li><span>23:59</span> ", "</li></ul>",
+    "<p class='zeit'>6.20 Uhr</p>", "<td>", "<th>0:05</th>",
 ]
 
 
