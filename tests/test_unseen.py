@@ -280,3 +280,25 @@ def test_a_list_of_timed_items_reads_like_the_table() -> None:
     assert [(h, p) for h, _, p, _ in _entries(as_list)] == expected
     assert [(h, p) for h, _, p, _ in _entries(as_terms)] == expected
     assert [t for _, t, _, _ in _entries(as_list)] == [t for _, t, _, _ in _entries(text)]
+
+
+@pytest.mark.parametrize("where", ["title", "data-ts", "microdata"])
+def test_a_machine_time_on_any_part_of_an_entry(where: str) -> None:
+    """The entry's absolute time in its relative time's `title`, in an epoch on one of its
+    parts, or in a microdata <meta>: the same times as on the entry itself."""
+    text = page("relative_times_de.html")
+
+    def move(found: re.Match[str]) -> str:
+        iso = found.group(1)
+        epoch = int(datetime.fromisoformat(iso).timestamp())
+        shown = {"title": f'<time class="text-shade-dark" title="{iso}">',
+                 "data-ts": f'<time class="text-shade-dark" data-ts="{epoch}">',
+                 "microdata": f'<meta itemprop="datePublished" content="{iso}">'
+                              '<time class="text-shade-dark">'}[where]
+        return found.group(0).replace(f' data-published="{iso}"', "").replace(
+            '<time class="text-shade-dark">', shown)
+
+    moved = re.sub(r'<div data-area="liveblog_item" data-published="([^"]+)".*?</time>', move,
+                   text, flags=re.S)
+    assert "data-published" not in moved
+    assert _entries(moved) == _entries(text)

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from feedgen_dw.extract import times
+
 # never content: removed with everything inside
 FURNITURE = frozenset(
     "script style noscript template nav aside form button select textarea iframe svg "
@@ -143,11 +145,19 @@ def strip_noise(root: etree._Element, noise: Noise) -> None:
         gone.add(id(el))
         if reason:
             noise.add(reason)
-        if tag_of(el) == "time" and el.get("datetime"):
-            # the machine time stays readable; only the "4m ago" shown for it goes
-            for child in list(el):
-                el.remove(child)
-            el.text = None
+        held = next((n for n in el.iter() if isinstance(n.tag, str)
+                     and times.attribute_time(n) is not None), None)
+        if held is not None:
+            # the machine time stays readable (in the element that holds it, emptied);
+            # only the "4m ago" shown for it goes
+            for child in list(held):
+                held.remove(child)
+            held.text = None
+            if held is not el:
+                for child in list(el):
+                    el.remove(child)
+                el.text, held.tail = None, None
+                el.append(held)
             continue
         remove(el)
 

@@ -27,14 +27,10 @@ RULE_RE = re.compile(r"^[\s_*\-=~+•·#]{3,}$")
 CLOCK_ONLY_RE = re.compile(r"^\d{1,2}[.:]\d\d\s*(?:[ap]\.?m\.?|Uhr|\(?[A-Z]{2,4}\)?)?$")
 AUTHOR_TOKENS = frozenset({"author", "byline", "autor", "contributor", "autorin"})
 TITLE_TOKENS = frozenset({"title", "headline", "heading", "ueberschrift", "titel"})
-# a data attribute that may hold the entry's time ("data-published-at", "data-sort-time")
-TIME_ATTR_RE = re.compile(r"time|date|publish|posted|created|updated")
 # an entry's id when it has no `id`
 KEY_ATTRS = ("id", "data-post-id", "data-entry-id", "data-id", "data-uuid")
 # "By Jo Miller", "Von Anna Berg": the word before a byline's names
 BYLINE_RE = re.compile(r"^(?:by|von|par|por|di|door|av|przez)\s+", re.I)
-TIME_ATTRS = ("data-post-time", "data-posted-date-timestamp", "data-update-time",
-              "data-timestamp", "data-time", "data-date", "data-published")
 
 
 
@@ -121,11 +117,15 @@ def _time_of(el: etree._Element, near: date | None) -> times.Stamp:
         if when is not None:
             _drop_time(node)
             return times.Stamp(full=when)
-    for name, value in el.attrib.items():
-        if _time_attr(str(name)):
-            when = times.epoch(value) or times.parse_iso(value)
-            if when is not None:
-                return times.Stamp(full=when)
+    for node in el.iter():
+        # the entry's own time attributes, else the first of its parts': a `title` or
+        # `datetime` in ISO ("<span title=ISO>5 min ago</span>"), a microdata date, an
+        # epoch in a data attribute
+        when = times.attribute_time(node) if isinstance(node.tag, str) else None
+        if when is not None:
+            if node is not el and (node.get("title") or node.get("datetime")):
+                _drop_time(node)
+            return times.Stamp(full=when)
     for node in el.iter():
         if _time_classed(node):
             text = quick_text(node)
@@ -176,12 +176,8 @@ def _drop_time(node: etree._Element) -> None:
         remove(node)
 
 
-def _time_attr(name: str) -> bool:
-    return name in TIME_ATTRS or (name.startswith("data-") and bool(TIME_ATTR_RE.search(name)))
-
-
 def _has_time(el: etree._Element) -> bool:
-    return any(_time_attr(str(name)) for name in el.attrib) or el.find(
+    return any(times.time_attribute(str(name)) for name in el.attrib) or el.find(
         ".//time") is not None or any(
         "time" in (n.get("class") or "").lower() for n in el.iter())
 

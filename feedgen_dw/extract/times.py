@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from lxml import etree
 from parsel import Selector
 
 from feedgen_dw.extract.names import (
@@ -179,6 +180,32 @@ def epoch(value: object) -> datetime | None:
     if not 10**9 <= number < 4 * 10**9:
         return None
     return datetime.fromtimestamp(number, UTC)
+
+
+# attributes that may hold an entry's time ("data-published-at", "data-sort-time")
+TIME_ATTR_RE = re.compile(r"time|date|publish|posted|created|updated|epoch|stamp|-ts$")
+TIME_ATTRS = ("data-post-time", "data-posted-date-timestamp", "data-update-time",
+              "data-timestamp", "data-time", "data-date", "data-published")
+
+
+def time_attribute(name: str) -> bool:
+    """An attribute name that may hold a time (ISO or epoch)."""
+    return name in TIME_ATTRS or (name.startswith("data-") and bool(TIME_ATTR_RE.search(name)))
+
+
+def attribute_time(node: etree._Element) -> datetime | None:
+    """A machine time in one of `node`'s attributes: an ISO `datetime` or `title` (the
+    microformat `<abbr title>`, a relative time's tooltip), a microdata date, an ISO or
+    epoch data attribute."""
+    for raw, value in node.attrib.items():
+        name = str(raw)
+        timed = time_attribute(name)
+        if timed or name in ("datetime", "title") or (
+                name == "content" and node.get("itemprop") in ("datePublished", "dateCreated")):
+            when = parse_iso(value) or (epoch(value) if timed else None)
+            if when is not None:
+                return when
+    return None
 
 
 META_DATES = (
