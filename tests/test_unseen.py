@@ -302,3 +302,15 @@ def test_a_machine_time_on_any_part_of_an_entry(where: str) -> None:
                    text, flags=re.S)
     assert "data-published" not in moved
     assert _entries(moved) == _entries(text)
+
+
+def test_a_long_comment_thread_is_never_the_content() -> None:
+    """Forty reader comments outweigh the live blog's text: still the blog's entries."""
+    text = page("wp_liveblog_en.html")
+    comment = ('<li class="comment"><div class="comment-author">reader{n}</div><div '
+               'class="comment-content"><p>I have lived here for thirty years and never seen '
+               "the council this divided over the library budget; a sign of how badly things "
+               "are run, says comment number {n}.</p></div></li>")
+    thread = "".join(comment.format(n=n) for n in range(40))
+    long_thread = text.replace('<ol class="comment-list">', '<ol class="comment-list">' + thread)
+    assert _entries(long_thread) == _entries(text)

@@ -49,6 +49,9 @@ COUNTER = re.compile(
 # a post's labels, not its text
 LABEL = re.compile(r"^(?:pinned(?: post)?|angeheftet|angepinnt|oben angeheftet|épinglé|"
                    r"fijado|fissato|key (?:event|update)|highlight)$", re.I)
+# reader comments: never the content (a long thread outweighs a short blog)
+COMMENT_TOKENS = frozenset({"comments", "commentlist", "kommentare", "leserkommentare",
+                            "disqus"})
 COUNTER_TOKENS = frozenset({"count", "counter", "comments", "shares", "likes", "views"})
 CONTAINERS = frozenset("div section article main span header footer center body".split())
 HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
@@ -78,6 +81,13 @@ def _tokens(el: etree._Element) -> set[str]:
     return set(raw.replace("_", " ").replace("-", " ").split())
 
 
+def _comments(el: etree._Element) -> bool:
+    """A reader-comments section (`div#comments`, `ol.commentlist`, `#disqus_thread`)."""
+    raw = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+    return ("comment" in raw or "kommentar" in raw or "disqus" in raw) and bool(
+        _tokens(el) & COMMENT_TOKENS)
+
+
 def _noise_reason(el: etree._Element, tag: str) -> str | None:
     attrib = el.attrib
     if tag in FURNITURE or (attrib.get("role") or "").lower() in FURNITURE_ROLES:
@@ -85,6 +95,8 @@ def _noise_reason(el: etree._Element, tag: str) -> str | None:
     if "hidden" in attrib or attrib.get("aria-hidden") == "true":
         return "hidden elements"
     tokens = _tokens(el) if "class" in attrib or "id" in attrib else set()
+    if tokens & COMMENT_TOKENS:
+        return "reader comments"
     if tokens & AD_TOKENS:
         return "ad slots and promotions"
     if tokens & SHARE_TOKENS or (tag == "a" and SHARE_HOSTS.match(attrib.get("href") or "")):
@@ -237,8 +249,8 @@ def weights(root: etree._Element) -> dict[etree._Element, int]:
     length: dict[etree._Element, int] = {}
     for el in reversed(list(root.iter())):
         tag = el.tag
-        if not isinstance(tag, str) or tag in FURNITURE:
-            continue  # scripts hold much text that nobody reads
+        if not isinstance(tag, str) or tag in FURNITURE or _comments(el):
+            continue  # scripts hold much text that nobody reads, comments are no content
         own = len((el.text or "").strip())
         total, kept = own, own
         for child in el:
