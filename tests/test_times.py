@@ -142,3 +142,13 @@ def test_zone_from_text_and_from_an_offset() -> None:
     summer = {"modified": PageTime(datetime(2024, 7, 5, 9, 0, tzinfo=timezone(
         timedelta(hours=2))), "meta")}
     assert times.page_zone("https://a.example.de/", "de", summer, {}).name == "Europe/Berlin"
+
+
+def test_a_visible_stand_line_is_the_page_time_when_the_head_has_none() -> None:
+    page = ('<html><body><p class="meta">Stand: <time>12.03.2025 19:44 Uhr</time></p>'
+            "<p>Updated 2 hours ago</p></body></html>")
+    found = times.page_times(page_selector(page), "https://x.example/")
+    assert found["modified"].value == datetime(2025, 3, 12, 19, 44)
+    dated = page.replace("<html>", '<html><head><meta name="date" content="2025-03-11T08:00">'
+                         "</head>")
+    assert "modified" not in times.page_times(page_selector(dated), "https://x.example/")

@@ -314,3 +314,13 @@ def test_a_long_comment_thread_is_never_the_content() -> None:
     thread = "".join(comment.format(n=n) for n in range(40))
     long_thread = text.replace('<ol class="comment-list">', '<ol class="comment-list">' + thread)
     assert _entries(long_thread) == _entries(text)
+
+
+def test_a_visible_stand_line_dates_clock_times_when_the_head_has_no_date() -> None:
+    """No date in the head, "19:44 Uhr" alone on each entry: the page's "Stand: 12.03.2025
+    19:44 Uhr" line dates them, across midnight too."""
+    text = page("liveblog_anchor_de.html")
+    bare = re.sub(r'<meta name="(date|last-modified)"[^>]*>', "", text)
+    bare = re.sub(r"\d\d\.03\.2025 • ", "", bare)
+    assert "2025-03" not in bare and "liveblog__datetime\">19:44 Uhr" in bare
+    assert [p for _, _, p, _ in _entries(bare)] == [p for _, _, p, _ in _entries(text)]

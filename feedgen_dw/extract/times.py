@@ -54,6 +54,10 @@ DAY_US_RE = re.compile(
     r"\b(?P<month>" + MONTH_ALTERNATIVES + r")\.?\s+(?P<day>[0-3]?\d)(?:st|nd|rd|th)?\b(?!:|\.\d)"
     r"(?:,?\s+(?P<year>\d{4}))?", re.I)
 DAY_ISO_RE = re.compile(r"\b(?P<year>\d{4})-(?P<month>[01]\d)-(?P<day>[0-3]\d)\b")
+# a visible line with the page's own time ("Stand: 12.03.2025 19:44 Uhr")
+STAND_RE = re.compile(
+    r"(?:stand|aktualisiert|zuletzt aktualisiert|last updated|updated|mis à jour|"
+    r"actualizado|aggiornato|bijgewerkt)\b(?:\s+(?:am|on|le|el|il|op|at))?\s*:?\s*", re.I)
 URL_DATE_RE = re.compile(
     r"/(?P<year>20\d\d)[/-](?P<month>[01]?\d|" + MONTH_ALTERNATIVES
     + r")[/-](?P<day>[0-3]?\d)(?:[/-]|$)", re.I)
@@ -241,12 +245,33 @@ def page_times(sel: Selector, url: str) -> dict[str, PageTime]:
             if when and when.hour + when.minute:  # a bare date says little
                 found["published"] = PageTime(when, "<time datetime>")
                 break
+    if not found and sel.root is not None:
+        stand = _stand_line(sel.root)
+        if stand is not None:
+            found["modified"] = PageTime(stand, "the page's 'Stand:'/'Updated:' line")
     match = URL_DATE_RE.search(urlsplit(url).path)
     if match:
         day = _make_date(int(match["year"]), match["month"], match["day"], None)
         if day:
             found["url"] = PageTime(datetime(day.year, day.month, day.day), "the URL")
     return found
+
+
+def _stand_line(root: etree._Element) -> datetime | None:
+    """The time a visible "Stand: 12.03.2025 19:44 Uhr" / "Updated: March 12, 2025,
+    7:44 p.m." line gives (local to the page's zone), for pages without a date in
+    their head."""
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el.tag in ("script", "style"):
+            continue
+        if el.text and STAND_RE.match(el.text.lstrip()):
+            line = " ".join(" ".join(t for t in el.itertext() if isinstance(t, str)).split())
+            lead = STAND_RE.match(line)
+            rest = line[lead.end():][:60] if lead else ""
+            day, clock = parse_day(rest), parse_clock(rest, at_start=False, loose=True)
+            if day is not None and clock is not None:
+                return datetime(day.year, day.month, day.day, clock.hour, clock.minute)
+    return None
 
 
 @dataclass(frozen=True)
