@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from feedgen_dw.extract import times
+from feedgen_dw.extract import structured
 
 # never content: removed with everything inside
 FURNITURE = frozenset(
@@ -158,7 +158,7 @@ def strip_noise(root: etree._Element, noise: Noise) -> None:
         if reason:
             noise.add(reason)
         held = next((n for n in el.iter() if isinstance(n.tag, str)
-                     and times.attribute_time(n) is not None), None)
+                     and structured.attribute_time(n) is not None), None)
         if held is not None:
             # the machine time stays readable (in the element that holds it, emptied);
             # only the "4m ago" shown for it goes

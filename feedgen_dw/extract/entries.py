@@ -11,7 +11,7 @@ from datetime import date
 
 from lxml import etree
 
-from feedgen_dw.extract import times
+from feedgen_dw.extract import structured, times
 from feedgen_dw.extract.content import HEADINGS, is_container, remove, tag_of
 from feedgen_dw.extract.html import quick_text
 from feedgen_dw.extract.titles import strip_lead
@@ -121,7 +121,7 @@ def _time_of(el: etree._Element, near: date | None) -> times.Stamp:
         # the entry's own time attributes, else the first of its parts': a `title` or
         # `datetime` in ISO ("<span title=ISO>5 min ago</span>"), a microdata date, an
         # epoch in a data attribute
-        when = times.attribute_time(node) if isinstance(node.tag, str) else None
+        when = structured.attribute_time(node) if isinstance(node.tag, str) else None
         if when is not None:
             if node is not el and (node.get("title") or node.get("datetime")):
                 _drop_time(node)
@@ -177,7 +177,7 @@ def _drop_time(node: etree._Element) -> None:
 
 
 def _has_time(el: etree._Element) -> bool:
-    return any(times.time_attribute(str(name)) for name in el.attrib) or el.find(
+    return any(structured.time_attribute(str(name)) for name in el.attrib) or el.find(
         ".//time") is not None or any(
         "time" in (n.get("class") or "").lower() for n in el.iter())
 

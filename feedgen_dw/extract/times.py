@@ -27,7 +27,9 @@ from feedgen_dw.extract.names import (
     ZONE_ALTERNATIVES,
     ZONE_NAMES,
 )
+from feedgen_dw.extract.structured import epoch as epoch
 from feedgen_dw.extract.structured import json_ld_objects
+from feedgen_dw.extract.structured import parse_iso as parse_iso
 
 # A clock time: "12.31", "9:05", "21h47", "1.23pm", "1 p.m.", with "Uhr" or a zone after it.
 # Not a race time, a score or an amount ("65.06 sek.", "2.50 Euro").
@@ -155,61 +157,6 @@ def is_day_heading(text: str) -> bool:
     """A short line that is a date and nothing else worth a feed item."""
     return 4 <= len(text) <= 48 and parse_clock(text, at_start=False, loose=False) is None and any(
         p.search(text) for p in (DAY_ISO_RE, DAY_NAME_RE, DAY_US_RE, DAY_DM_RE))
-
-
-def parse_iso(value: object) -> datetime | None:
-    """An ISO 8601 time, aware when it carries a zone, naive when not ("2024-08-05
-    20:59:59.0"); fractions are dropped."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text[-1:] in ("Z", "z"):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if not 1900 <= parsed.year <= 2999:
-        return None  # no live page's; year 1 or 9999 would overflow in zone arithmetic
-    return parsed.replace(microsecond=0)
-
-
-def epoch(value: object) -> datetime | None:
-    """Epoch seconds or milliseconds (`data-post-time="1722888018000"`) as UTC."""
-    if not isinstance(value, str) or not value.strip().isdigit():
-        return None
-    number = int(value.strip())
-    if number > 10**11:
-        number //= 1000
-    if not 10**9 <= number < 4 * 10**9:
-        return None
-    return datetime.fromtimestamp(number, UTC)
-
-
-# attributes that may hold an entry's time ("data-published-at", "data-sort-time")
-TIME_ATTR_RE = re.compile(r"time|date|publish|posted|created|updated|epoch|stamp|-ts$")
-TIME_ATTRS = ("data-post-time", "data-posted-date-timestamp", "data-update-time",
-              "data-timestamp", "data-time", "data-date", "data-published")
-
-
-def time_attribute(name: str) -> bool:
-    """An attribute name that may hold a time (ISO or epoch)."""
-    return name in TIME_ATTRS or (name.startswith("data-") and bool(TIME_ATTR_RE.search(name)))
-
-
-def attribute_time(node: etree._Element) -> datetime | None:
-    """A machine time in one of `node`'s attributes: an ISO `datetime` or `title` (the
-    microformat `<abbr title>`, a relative time's tooltip), a microdata date, an ISO or
-    epoch data attribute."""
-    for raw, value in node.attrib.items():
-        name = str(raw)
-        timed = time_attribute(name)
-        if timed or name in ("datetime", "title") or (
-                name == "content" and node.get("itemprop") in ("datePublished", "dateCreated")):
-            when = parse_iso(value) or (epoch(value) if timed else None)
-            if when is not None:
-                return when
-    return None
 
 
 META_DATES = (
