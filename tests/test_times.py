@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from feedgen_dw.extract import times
+from feedgen_dw.extract.entries import entry_stamp
 from feedgen_dw.extract.html import page_selector
 from feedgen_dw.extract.times import Clock, PageTime, Stamp, parse_clock, parse_day, place
 
@@ -152,3 +153,23 @@ def test_a_visible_stand_line_is_the_page_time_when_the_head_has_none() -> None:
     dated = page.replace("<html>", '<html><head><meta name="date" content="2025-03-11T08:00">'
                          "</head>")
     assert "modified" not in times.page_times(page_selector(dated), "https://x.example/")
+
+
+@pytest.mark.parametrize(("text", "expected", "rest"), [
+    ("+++ 12.03.2025, 18:03 Uhr +++ Kabinett", (date(2025, 3, 12), 18, 3), " +++ Kabinett"),
+    ("Mittwoch, 12. März 2025, 18:03 Uhr: Text", (date(2025, 3, 12), 18, 3), ": Text"),
+    ("March 12, 2025, 1:23 p.m. ET — The Senate", (date(2025, 3, 12), 13, 23), " — The Senate"),
+    ("2025-03-12 18:03 Text", (date(2025, 3, 12), 18, 3), "Text"),
+    ("12. 3. 2025 08:15 Hasiči", (date(2025, 3, 12), 8, 15), "Hasiči"),
+])
+def test_a_date_before_the_time_opens_an_entry(text: str, expected: tuple[date, int, int],
+                                             rest: str) -> None:
+    stamp, end = entry_stamp(text, date(2025, 3, 12), loose=False)
+    assert stamp.clock is not None and (stamp.day, stamp.clock.hour, stamp.clock.minute) == (
+        expected)
+    assert text[end:] == rest
+
+
+@pytest.mark.parametrize("text", ["Am 12. März um 18 Uhr", "12. März 2025 Die Regierung hat"])
+def test_a_date_without_a_time_after_it_opens_no_entry(text: str) -> None:
+    assert entry_stamp(text, date(2025, 3, 12), loose=False)[0].clock is None

@@ -19,7 +19,7 @@ NOISE_RE = re.compile(r"<!--n-->.*?<!--/n-->", re.S)
 JUNK = ("Anzeige", "Teilen", "Share", "Mehr zum Thema", "Kommentare", "comments", "mins ago",
         "hours ago", "vor 12 Min", "Cookie", "Lesen Sie auch", "Lire aussi", "Lees ook", "Related",
         "Pinned", "Auch interessant", "interessieren", "Drucken", "Partager", "Condividi",
-        "Advertisement")
+        "Advertisement", "Sdílet", "+++")
 
 
 def page(name: str) -> str:
@@ -188,6 +188,13 @@ EXPECTED: dict[str, tuple[str, list[tuple[str, datetime | None]]]] = {
         ("Streik endet um Mitternacht", utc(2025, 3, 12, 23, 5)),
         ("Kundgebung vor dem Rathaus", utc(2025, 3, 12, 10, 30)),
         ("Kein Bus, keine Bahn", utc(2025, 3, 12, 3, 0)),
+    ]),
+    # "+++ 12. 3. 2025 08:15 +++" in bold: a date before each time, across midnight (Czech)
+    "dated_lines_cs.html": ("paragraphs that open with a clock time", [
+        ("Hasiči evakuovali 200 obyvatel Krnova.", utc(2025, 3, 12, 7, 15)),
+        ("Na Bruntálsku platí třetí stupeň povodňové aktivity.", utc(2025, 3, 12, 5, 40)),
+        ("Meteorologové varují před dalším deštěm.", utc(2025, 3, 11, 22, 50)),
+        ("Krajský hejtman svolal krizový štáb.", utc(2025, 3, 11, 20, 5)),
     ]),
     # a pinned copy of an entry, a 'Key events' list of links with times
     "key_events_pinned_en.html": ("repeated <article.block> elements", [

@@ -183,7 +183,8 @@ READ_ALSO = re.compile(
     r"^\W{0,3}(?:lesen sie (?:auch|mehr)|lies auch|mehr zum thema|auch interessant|"
     r"das könnte sie (?:auch )?interessieren|read (?:more|also)|see also|related|more on this|"
     r"(?:à )?lire aussi|lea también|leer también|leggi anche|lees ook|lees meer|"
-    r"czytaj (?:też|także)|zobacz (?:też|także)|läs också|les også|læs også)\b", re.I)
+    r"czytaj (?:też|także)|zobacz (?:też|także)|čtěte také|přečtěte si také|läs också|"
+    r"les også|læs også)\b", re.I)
 
 
 def _text(el: etree._Element) -> str:

@@ -57,6 +57,14 @@ def entry_stamp(text: str, near: date | None, loose: bool) -> tuple[times.Stamp,
     clock = times.parse_clock(head.lstrip(" ,:–—-"), at_start=True, loose=loose) or (
         times.parse_clock(head, at_start=False, loose=loose) if prefix else None)
     day = times.parse_day(head, near) if prefix else None
+    if clock is None and not prefix:
+        # a date before the time: "12.03.2025, 18:03 Uhr", "March 12, 2025, 1:23 p.m."
+        lead = head.lstrip(" +*•|[(–—-")
+        day, after = times.date_lead(lead, near)
+        clock = times.parse_clock(lead[after:], at_start=True, loose=True) if day else None
+        if clock is None:
+            return times.Stamp(), 0
+        return times.Stamp(clock=clock, day=day), len(head) - len(lead) + after + clock.end
     if clock is None and day is None:
         return times.Stamp(), 0
     end = start

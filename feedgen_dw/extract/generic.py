@@ -91,6 +91,16 @@ def _bold_headline(el: etree._Element) -> str:
     return head if len(head) >= 12 and len(head.split()) >= 2 else ""
 
 
+def _bold_time(el: etree._Element) -> bool:
+    """A bold run that opens `el` with nothing but its time ("+++ 12. 3. 2025 08:15 +++"),
+    and text after it."""
+    if not _is_bold_lead(el):
+        return False
+    bold = next(c for c in el if isinstance(c.tag, str))
+    return not strip_lead(quick_text(bold)).strip(" +*|:–—-()") and bool(
+        (bold.tail or "").strip() or len(el) > 1)
+
+
 def _drop_lead(el: etree._Element) -> None:
     """Take the bold run that opens `el` out, with a line break after it."""
     bold = next(c for c in el if isinstance(c.tag, str))
@@ -129,8 +139,8 @@ def _split(stream: list[etree._Element], texts: list[str], marks: list[Mark],
                 entries.append(Entry(strip_lead(text[end:]), [], stamp))
             else:
                 head = _bold_headline(el)
-                if head:
-                    _drop_lead(el)  # the headline is the item's title, not its text too
+                if head or _bold_time(el):
+                    _drop_lead(el)  # the headline is the item's title, the time its time
                 # a line with nothing but the time is the item's time, not its text
                 bare = not strip_lead(text[end:]).strip(" +*|:–—-()")
                 entry = Entry(head, [] if bare else [el], stamp)

@@ -153,6 +153,26 @@ def parse_day(text: str, near: date | None = None) -> date | None:
     return None
 
 
+WEEKDAY_LEAD_RE = re.compile(r"[^\W\d_]{2,12}\.?,?\s+")  # "Mittwoch, ", "Wed. "
+DATE_END_RE = re.compile(r"[\s,•|·–—-]*(?:(?:um|at|à|a las|alle|ore|kl\.?)\s+)?")
+
+
+def date_lead(text: str, near: date | None) -> tuple[date | None, int]:
+    """The date `text` opens with ("12.03.2025, ", "Mittwoch, 12. März ", "March 12,
+    2025, ", "2025-03-12 ") and where what follows it starts; (None, 0) when none."""
+    weekday = WEEKDAY_LEAD_RE.match(text)
+    for start in (0, weekday.end()) if weekday else (0,):
+        for pattern in (DAY_ISO_RE, DAY_NAME_RE, DAY_US_RE, DAY_DM_RE):
+            found = pattern.match(text, start)
+            if found:
+                year = int(found["year"]) if found["year"] else None
+                day = _make_date(year, found["month"], found["day"], near)
+                if day is not None:
+                    rest = DATE_END_RE.match(text, found.end())
+                    return day, rest.end() if rest else found.end()
+    return None, 0
+
+
 def is_day_heading(text: str) -> bool:
     """A short line that is a date and nothing else worth a feed item."""
     return 4 <= len(text) <= 48 and parse_clock(text, at_start=False, loose=False) is None and any(
