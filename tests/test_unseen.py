@@ -331,3 +331,21 @@ def test_a_visible_stand_line_dates_clock_times_when_the_head_has_no_date() -> N
     bare = re.sub(r"\d\d\.03\.2025 • ", "", bare)
     assert "2025-03" not in bare and "liveblog__datetime\">19:44 Uhr" in bare
     assert [p for _, _, p, _ in _entries(bare)] == [p for _, _, p, _ in _entries(text)]
+
+
+LONG = "".join(f"<p>Absatz {n}: the situation stays tense and crews work around the clock "
+               "watching every weak spot, officials said in a long statement.</p>"
+               for n in range(15))
+
+
+@pytest.mark.parametrize("name", sorted(n for n, (m, _) in EXPECTED.items()
+                                        if m.startswith("repeated")))
+def test_one_long_entry_does_not_swallow_the_others(name: str) -> None:
+    """The first entry made longer than all the others together: still every entry (the
+    main content is their list, not the long one)."""
+    text = page(name)
+    first = text.rindex(EXPECTED[name][1][0][0][:20])  # after a key-events list
+    cut = text.index("</p>", first) + len("</p>")
+    longer = text[:cut] + LONG + text[cut:]
+    assert [(h, p) for h, _, p, _ in _entries(longer)] == [
+        (h, p) for h, _, p, _ in _entries(text)]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from feedgen_dw.extract import structured
+from feedgen_dw.extract import structured, times
 
 # never content: removed with everything inside
 FURNITURE = frozenset(
@@ -279,9 +279,42 @@ def main_content(root: etree._Element) -> tuple[etree._Element, dict[etree._Elem
         share = weight.get(best, 0)
         if not is_container(tag_of(best)) or share <= 0 or share < 0.6 * weight.get(node, 0):
             break
+        if _one_of_entries(best, children):
+            break  # one long entry among its timed siblings: the list of them is the content
         node = best
     share = max(0, min(100, 100 * weight.get(node, 0) // total))
     return node, weight, f"<{describe(node)}> with {share}% of the page's text"
+
+
+def _one_of_entries(el: etree._Element, siblings: list[etree._Element]) -> bool:
+    """`el` and a sibling of its kind (its tag, a class in common) both carry a time, and
+    `el` holds no list of timed parts itself: they are entries of a live page, `el` just
+    the longest (not one of a page's tabs, each a list of entries)."""
+    classes = set((el.get("class") or "").split())
+    twins = [s for s in siblings if s is not el and s.tag == el.tag and (
+        classes & set((s.get("class") or "").split()) if classes else not s.get("class"))]
+    return bool(twins) and _timed(el) == 1 and any(_timed(t) for t in twins[:4])
+
+
+def _timed(el: etree._Element) -> int:
+    """How many times `el` shows (0, 1, or 2 for "more": a list of entries); a time and
+    the element holding it count once."""
+    found, first = 0, None
+    for n, node in enumerate(el.iter()):
+        if n > 2000:
+            break
+        if not isinstance(node.tag, str):
+            continue
+        if node.tag == "time" or any(structured.time_attribute(str(a)) for a in node.attrib) or (
+                any(t in (node.get("class") or "").lower() for t in ("time", "date", "zeit"))
+        ) or (not len(node) and len(node.text or "") < 24 and times.parse_clock(
+                (node.text or "").strip(), loose=True) is not None):
+            if first is not None and any(a is first for a in node.iterancestors()):
+                continue
+            found, first = found + 1, node
+            if found >= 2:
+                return 2
+    return found
 
 
 def is_container(tag: str) -> bool:
