@@ -19,7 +19,7 @@ NOISE_RE = re.compile(r"<!--n-->.*?<!--/n-->", re.S)
 JUNK = ("Anzeige", "Teilen", "Share", "Mehr zum Thema", "Kommentare", "comments", "mins ago",
         "hours ago", "vor 12 Min", "Cookie", "Lesen Sie auch", "Lire aussi", "Lees ook", "Related",
         "Pinned", "Auch interessant", "interessieren", "Drucken", "Partager", "Condividi",
-        "Advertisement", "Sdílet", "+++")
+        "Advertisement", "Sdílet", "+++", "il y a", "hace 5", "minuti fa", "geleden")
 
 
 def page(name: str) -> str:

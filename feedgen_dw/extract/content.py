@@ -38,10 +38,16 @@ SHARE_HOSTS = re.compile(
     r"xing\.com|flipboard\.com|bsky\.app)/(?:sharer|share|intent|submit|send|pin|"
     r"shareArticle|\?|sharing|dialog))", re.I)
 RELATIVE_TIME = re.compile(
-    r"^(?:(?:aktualisiert|updated|zuletzt aktualisiert)\s*:?\s*)?(?:vor\s+(?:\d+|einer?|wenigen)"
+    r"^(?:(?:aktualisiert|updated|zuletzt aktualisiert|mis à jour|actualizado|aggiornato)"
+    r"\s*:?\s*)?(?:vor\s+(?:\d+|einer?|wenigen)"
     r"\s+(?:sekunden?|minuten?|stunden?|tag(?:en)?|min\.?|std\.?)|\d+\s*(?:s|sec|secs|seconds?|m|"
     r"mins?|minutes?|h|hrs?|hours?|d|days?)\s+ago|an?\s+(?:minute|hour|day)\s+ago|gerade eben|"
-    r"just now|soeben)$", re.I)
+    r"just now|soeben|"
+    # il y a 5 min, hace 5 minutos, 5 minuti fa, 5 minuten geleden, 5 min temu, för 5 min sedan
+    r"il y a\s+\d+\s*(?:s|sec|min|minutes?|h|heures?|jours?)|hace\s+\d+\s*(?:s|min|minutos?|h|"
+    r"horas?|días?)|\d+\s*(?:min|minut[io]|or[ae]|giorni?)\s+fa|\d+\s*(?:min|minuten?|uur|"
+    r"dagen?)\s+geleden|\d+\s*(?:min|minut[ay]?|godz\.?|godzin[ay]?)\s+temu|för\s+\d+\s*"
+    r"(?:min|minuter|timmar?)\s+sedan|à l'instant|ahora mismo|adesso|zojuist)$", re.I)
 MACHINE_TIME = re.compile(r"^\d{9,13}$")  # an epoch shown as text before a script formats it
 COUNTER = re.compile(
     r"^\d[\d.,]*\s*[kKm]?\s*(?:comments?|kommentare?|shares?|likes?|views?|reactions?|"
@@ -264,6 +270,9 @@ def weights(root: etree._Element) -> dict[etree._Element, int]:
     return weight
 
 
+ENTRY_TEXT = 80  # an entry's own text is longer than its time and byline
+
+
 def main_content(root: etree._Element) -> tuple[etree._Element, dict[etree._Element, int], str]:
     """The element holding the page's content, the weights, and why (for `inspect`)."""
     body = root.find(".//body")
@@ -279,27 +288,45 @@ def main_content(root: etree._Element) -> tuple[etree._Element, dict[etree._Elem
         share = weight.get(best, 0)
         if not is_container(tag_of(best)) or share <= 0 or share < 0.6 * weight.get(node, 0):
             break
-        if _one_of_entries(best, children):
+        if _one_of_entries(best, children, weight):
             break  # one long entry among its timed siblings: the list of them is the content
         node = best
     share = max(0, min(100, 100 * weight.get(node, 0) // total))
     return node, weight, f"<{describe(node)}> with {share}% of the page's text"
 
 
-def _one_of_entries(el: etree._Element, siblings: list[etree._Element]) -> bool:
-    """`el` and a sibling of its kind (its tag, a class in common) both carry a time, and
-    `el` holds no list of timed parts itself: they are entries of a live page, `el` just
-    the longest (not one of a page's tabs, each a list of entries)."""
+def _one_of_entries(el: etree._Element, siblings: list[etree._Element],
+                    weight: dict[etree._Element, int]) -> bool:
+    """`el` and a sibling of its kind (its tag, a class in common) both show a time, and
+    `el` holds no entries itself: they are entries of a live page, `el` just the longest
+    (not one of a page's tabs, each a list of entries)."""
     classes = set((el.get("class") or "").split())
     twins = [s for s in siblings if s is not el and s.tag == el.tag and (
         classes & set((s.get("class") or "").split()) if classes else not s.get("class"))]
-    return bool(twins) and _timed(el) == 1 and any(_timed(t) for t in twins[:4])
+    return bool(twins) and _timed(el) and any(_timed(t) for t in twins[:4]) and not (
+        _holds_entries(el, weight))
 
 
-def _timed(el: etree._Element) -> int:
-    """How many times `el` shows (0, 1, or 2 for "more": a list of entries); a time and
-    the element holding it count once."""
-    found, first = 0, None
+def _holds_entries(el: etree._Element, weight: dict[etree._Element, int]) -> bool:
+    """Somewhere in `el` two parts with text of their own each show a time."""
+    stack = [(el, 0)]
+    while stack:
+        node, depth = stack.pop()
+        timed = 0
+        for child in node:
+            if not isinstance(child.tag, str) or weight.get(child, 0) < ENTRY_TEXT:
+                continue
+            if _timed(child):
+                timed += 1
+                if timed >= 2:
+                    return True
+            if depth < 4:
+                stack.append((child, depth + 1))
+    return False
+
+
+def _timed(el: etree._Element) -> bool:
+    """`el` shows a time: a <time>, a time attribute or class, a clock on its own."""
     for n, node in enumerate(el.iter()):
         if n > 2000:
             break
@@ -309,12 +336,8 @@ def _timed(el: etree._Element) -> int:
                 any(t in (node.get("class") or "").lower() for t in ("time", "date", "zeit"))
         ) or (not len(node) and len(node.text or "") < 24 and times.parse_clock(
                 (node.text or "").strip(), loose=True) is not None):
-            if first is not None and any(a is first for a in node.iterancestors()):
-                continue
-            found, first = found + 1, node
-            if found >= 2:
-                return 2
-    return found
+            return True
+    return False
 
 
 def is_container(tag: str) -> bool:
