@@ -4,6 +4,7 @@ noise in the entries, and the same entries when the page's noise is left out."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from pathlib import Path
@@ -349,3 +350,25 @@ def test_one_long_entry_does_not_swallow_the_others(name: str) -> None:
     longer = text[:cut] + LONG + text[cut:]
     assert [(h, p) for h, _, p, _ in _entries(longer)] == [
         (h, p) for h, _, p, _ in _entries(text)]
+
+
+@pytest.mark.parametrize("listed", [1, 2])
+def test_structured_data_listing_fewer_updates_than_the_page_gives_way_to_it(
+        listed: int) -> None:
+    """A LiveBlogPosting whose liveBlogUpdate lists only the newest posts: the page's own
+    entries, keyed like the updates."""
+    text = page("post_articles_12h_en.html")
+    url = url_of(text)
+    posts = [{"@type": "BlogPosting", "headline": f"Post {n}", "articleBody": "Text.",
+              "datePublished": f"2025-03-15T0{n}:00:00Z", "url": f"{url}#cm8abc00{n}"}
+             for n in (1, 2, 3)][:listed]
+    blog = {"@context": "https://schema.org", "@type": "LiveBlogPosting",
+            "headline": "Winter storm", "liveBlogUpdate": posts}
+    with_ld = text.replace("</head>", '<script type="application/ld+json">'
+                           f"{json.dumps(blog)}</script></head>")
+    article = extract_page(with_ld, url, "auto")
+    assert article.profile == "liveblog" and article.source.startswith("DOM entries")
+    assert [(s.headline, s.published) for s in article.sections] == EXPECTED[
+        "post_articles_12h_en.html"][1]
+    assert [s.source_key for s in article.sections] == ["p-cm8abc001", "p-cm8abc002",
+                                                         "p-cm8abc003"]
