@@ -240,11 +240,14 @@ def fewer_than_the_page(sel: Selector, updates: list[_Update]) -> str:
         key = (update.key or "").rsplit("#", 1)[-1]
         if not key or not isinstance(root, etree._Element):
             continue
-        found = root.xpath("//*[@id=$k or @data-post-id=$k or substring(@id, string-length(@id)"
-                           " - string-length($k) + 1) = $k]", k=key)
-        if not isinstance(found, list) or not found or not isinstance(found[0], etree._Element):
+        # the attribute axis is scanned fast; "block-<id>" ends with the update's id
+        found = root.xpath("//@id[contains(., $k)]/.. | //@data-post-id[. = $k]/..", k=key)
+        hits = [e for e in found if isinstance(e, etree._Element) and (
+            (e.get("id") or "").endswith(key) or e.get("data-post-id") == key)] if isinstance(
+            found, list) else []
+        if not hits:
             continue
-        el = found[0]
+        el = hits[0]
         parent = el.getparent()
         while parent is not None and len([c for c in parent if isinstance(c.tag, str)]) == 1:
             el, parent = parent, parent.getparent()  # li > article[id]: the li's siblings
