@@ -372,3 +372,12 @@ def test_structured_data_listing_fewer_updates_than_the_page_gives_way_to_it(
         "post_articles_12h_en.html"][1]
     assert [s.source_key for s in article.sections] == ["p-cm8abc001", "p-cm8abc002",
                                                          "p-cm8abc003"]
+
+
+def test_a_bare_clock_alone_at_the_top_of_an_entry_is_its_time() -> None:
+    """"21:15" in a span of its own, no zone after it (the page's offset gives it): the
+    same times as "21:15 CEST"."""
+    text = page("directo_es.html")
+    bare = text.replace(" CEST</span>", "</span>")
+    assert bare != text
+    assert [(h, p) for h, _, p, _ in _entries(bare)] == [(h, p) for h, _, p, _ in _entries(text)]

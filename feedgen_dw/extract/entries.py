@@ -141,7 +141,10 @@ def _time_of(el: etree._Element, near: date | None) -> times.Stamp:
             if clock is not None and len(text) < 40:
                 _drop_time(node)
                 return times.Stamp(clock=clock, day=times.parse_day(text, near))
-    stamp = entry_stamp(opening_text(el), near, loose=False)[0]
+    opening = opening_text(el)
+    # a bare "18:03" counts when it stands alone in the element that opens the entry
+    first = next((t.strip() for t in el.itertext() if isinstance(t, str) and t.strip()), "")
+    stamp = entry_stamp(opening, near, loose=bool(CLOCK_ONLY_RE.match(first)))[0]
     if stamp.clock is not None:
         for node in el.iter():
             if not len(node) and CLOCK_ONLY_RE.match(quick_text(node)):
