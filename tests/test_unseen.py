@@ -381,3 +381,19 @@ def test_a_bare_clock_alone_at_the_top_of_an_entry_is_its_time() -> None:
     bare = text.replace(" CEST</span>", "</span>")
     assert bare != text
     assert [(h, p) for h, _, p, _ in _entries(bare)] == [(h, p) for h, _, p, _ in _entries(text)]
+
+
+def test_bold_headlines_between_rules_are_the_titles() -> None:
+    """'The Latest' with a bold headline instead of a time over each entry: the headline is
+    the title, and not the text's opening too."""
+    text = page("the_latest_dateline_en.html")
+    heads = iter(["BLAZE GROWS TO 2,300 ACRES", "GOVERNOR DECLARES EMERGENCY",
+                  "THOUSANDS TOLD TO LEAVE", "FIRE STARTS IN FOOTHILLS"])
+    titled = re.sub(r"<p><strong>\d{1,2}:\d\d [ap]\.m\.</strong></p>",
+                    lambda _m: f"<p><strong>{next(heads)}</strong></p>", text)
+    article, notes = extract_with_notes(titled, url_of(titled), "auto")
+    assert notes.marker == "rules between entries (<hr>, ___, ***)"
+    assert [(s.headline, s.published) for s in article.sections] == [
+        ("BLAZE GROWS TO 2,300 ACRES", None), ("GOVERNOR DECLARES EMERGENCY", None),
+        ("THOUSANDS TOLD TO LEAVE", None), ("FIRE STARTS IN FOOTHILLS", None)]
+    assert all(s.text.startswith(("BOULDER", "DENVER")) for s in article.sections)

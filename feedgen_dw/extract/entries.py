@@ -252,12 +252,18 @@ def _title_of(el: etree._Element) -> tuple[str, etree._Element | None]:
             if 0 < len(text) < 200:
                 return text, node
     first = next((n for n in el.iter("p") if quick_text(n)), None)
-    if first is not None and len(first) == 1 and tag_of(first[0]) in ("strong", "b") and not (
-            (first.text or "").strip() or (first[0].tail or "").strip()):
-        text = strip_lead(quick_text(first)).strip(" +*|:–—-")
-        if 12 <= len(text) < 120:
-            return text, first  # "<p><strong>Headline</strong></p>" opening the entry
-    return "", None
+    text = bold_title(first) if first is not None else ""
+    return (text, first) if text else ("", None)
+
+
+def bold_title(p: etree._Element) -> str:
+    """The headline a paragraph of nothing but bold text is ("<p><strong>Headline</strong>
+    </p>" opening an entry), or ""."""
+    if tag_of(p) != "p" or len(p) != 1 or tag_of(p[0]) not in ("strong", "b") or (
+            (p.text or "").strip() or (p[0].tail or "").strip()):
+        return ""
+    text = strip_lead(quick_text(p)).strip(" +*|:–—-")
+    return text if 12 <= len(text) < 120 else ""
 
 
 def from_containers(parent: etree._Element, members: list[etree._Element],

@@ -40,6 +40,7 @@ from feedgen_dw.extract.entries import (
     UPDATE_RE,
     Entry,
     as_blocks,
+    bold_title,
     entry_stamp,
     from_containers,
     repeated,
@@ -334,9 +335,12 @@ def extract_notes(page: str | bytes, url: str, selector: Selector | None = None,
     published, notes.dates = times.place(stamps, page_times, zone.tz)
     sections: list[Section] = []
     for entry, when in zip(entries, published, strict=True):
-        if not entry.head and entry.elements and tag_of(entry.elements[0]) in HEADINGS:
-            # an entry that opens with a heading (below a clock on a line of its own)
-            entry.head, entry.elements = quick_text(entry.elements[0]), entry.elements[1:]
+        if not entry.head and entry.elements and (tag_of(entry.elements[0]) in HEADINGS or (
+                not entry.lead and len(entry.elements) > 1 and bold_title(entry.elements[0]))):
+            # an entry that opens with a heading (below a clock on a line of its own), or
+            # with a paragraph of nothing but bold text
+            entry.head = bold_title(entry.elements[0]) or quick_text(entry.elements[0])
+            entry.elements = entry.elements[1:]
         html, text, digest = sanitize_known(entry.elements, canonical, None, known, NAME)
         if not (text or entry.head):
             noise.add("empty entries")
