@@ -9,6 +9,14 @@ from pathlib import Path
 
 from feedgen_dw.errors import OutputError
 
+FORMATS = ("atom", "rss", "json")
+STYLESHEET = "feed.xsl"  # written next to the feeds; readers ignore it, browsers apply it
+
+
+def view_file(name: str) -> str:
+    """The file name of feed `name`'s page (the HTML shown to browsers)."""
+    return f"{name}.html"
+
 
 def write_if_changed(path: Path, data: bytes) -> bool:
     """Replace `path` with `data` atomically unless it already holds exactly that.

@@ -10,20 +10,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from feedgen_dw.config import FeedConfig
-from feedgen_dw.diff import diff_article
 from feedgen_dw.errors import ExtractError, FeedgenDwError, FetchError
-from feedgen_dw.extract import extract_page
 from feedgen_dw.fetch import Fetcher, FetchResult, FetchSettings, Validators
-from feedgen_dw.follow import content_id, index_links
 from feedgen_dw.model import ArticleState, DiffResult, FeedMeta, FeedStatus, HttpState, PollResult
-from feedgen_dw.output import write_if_changed
-from feedgen_dw.pages import FeedSummary, render_index, render_opml
-from feedgen_dw.push import ping_hub
-from feedgen_dw.render import FORMATS, STYLESHEET, feed_url, render_feed
-from feedgen_dw.store import Store
-from feedgen_dw.view import render_view, view_file
+from feedgen_dw.output import FORMATS, STYLESHEET, view_file, write_if_changed
+
+if TYPE_CHECKING:
+    from feedgen_dw.config import FeedConfig
+    from feedgen_dw.store import Store
+
+# Extraction (parsel, lxml), diffing and rendering (feedgen) are imported by the polls
+# that need them, not by a 304: a cron `run` of unchanged feeds is mostly start-up.
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +74,10 @@ def _meta(feed: FeedConfig, store: Store, output: Output) -> FeedMeta | None:
 def write_feed_files(feed: FeedConfig, store: Store, output: Output) -> list[str]:
     """Render the stored items of `feed`, write the files whose bytes changed and tell
     the store that the files show its state."""
+    from feedgen_dw.push import ping_hub
+    from feedgen_dw.render import feed_url, render_feed
+    from feedgen_dw.view import render_view
+
     meta = _meta(feed, store, output)
     if meta is None:
         store.mark_rendered(feed.name)
@@ -95,6 +98,8 @@ def write_feed_files(feed: FeedConfig, store: Store, output: Output) -> list[str
 
 def write_site(feeds: Sequence[FeedConfig], store: Store, output: Output) -> None:
     """Write index.html and feeds.opml for all feeds."""
+    from feedgen_dw.pages import FeedSummary, render_index, render_opml
+
     overview, statuses = store.overview(), store.statuses()
     summaries = []
     for feed in feeds:
@@ -137,6 +142,9 @@ def _diff(feed: FeedConfig, store: Store, page: FetchResult, now: datetime,
     """Extract and decide one fetched article: (stored state, diff, state changed).
     `guess` is the stored state the page probably updates: its sections are not
     sanitized again."""
+    from feedgen_dw.diff import diff_article
+    from feedgen_dw.extract import extract_page
+
     known = {s.raw_digest: (s.html, s.seen_text) for s in guess.sections
              if s.raw_digest} if guess else None
     article = extract_page(page.body, page.url, feed.site, feed.profile, page.encoding, known)
@@ -178,6 +186,8 @@ def _poll_followed(feed: FeedConfig, store: Store, fetcher: Fetcher, now: dateti
                    result: PollResult) -> bool:
     """A followed index: the newest matching article, and every earlier one that changed
     within stop_after, into one feed; True when any state changed."""
+    from feedgen_dw.follow import content_id, index_links
+
     index = fetcher.get(feed.url, _fetch_settings(feed), feeds_too=True)
     links = index_links(index.text, index.url, feed.match)
     since = now - timedelta(seconds=feed.settings.stop_after)
