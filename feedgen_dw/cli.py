@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -117,6 +118,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _say(line: str) -> None:
+    """A line on stdout; a reader that went away (`run | head`) must not stop the polls."""
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from feedgen_dw.config import load_config
 
@@ -142,8 +151,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for feed in feeds:
             if not args.feed and is_stopped(feed, store.status(feed.name), clock()):
                 if not args.quiet:
-                    print(f"{feed.name}: unchanged for stop_after; skipped "
-                          f"(name it with --feed, or give it a new url, to poll it again)")
+                    _say(f"{feed.name}: unchanged for stop_after; skipped "
+                         f"(name it with --feed, or give it a new url, to poll it again)")
                 continue
             result = poll_feed(feed, store, fetcher, output, clock)
             if not result.ok:
@@ -153,7 +162,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 paths = " ".join(str(p) for p in feed_paths(output, feed.name).values())
                 what = ("not modified" if result.not_modified else
                         f"{result.new} new, {result.changed} changed, {result.removed} removed")
-                print(f"{feed.name}: {what} -> {paths}")
+                _say(f"{feed.name}: {what} -> {paths}")
         try:
             write_site(config.feeds, store, output)
         except FeedgenDwError as exc:

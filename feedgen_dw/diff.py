@@ -10,6 +10,8 @@ never reaches this step (extraction normalizes it away).
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -31,14 +33,58 @@ from feedgen_dw.model import (
 MATCH_THRESHOLD = 0.5  # share of the shorter body's 3-grams found in the other body
 LAYOUT_GUARD_MIN = 4  # below this many known sections, a shrinking page is believable
 WORD_RE = re.compile(r"\w+")
+FRAGMENT_CHARS = 300  # of a headline, in an item's link
 
 
-@lru_cache(maxsize=4096)
-def _shingles(text: str) -> frozenset[tuple[str, ...]]:
+# Matching reads at most this much of a section's text: a hostile 10 MB section would
+# otherwise make a shingle set of hundreds of megabytes.
+MATCH_TEXT_CHARS = 64 * 1024
+# Shingle sets are kept between polls (most sections do not change), up to about this
+# many bytes in all: bounded by size, not by count, since one set can be huge.
+SHINGLE_CACHE_BYTES = 32 * 1024 * 1024
+_SHINGLE_BYTES_PER_CHAR = 24  # a 3-gram tuple and its set slot, per character of text
+
+
+class _ShingleCache:
+    """An LRU of shingle sets bounded by their estimated size; shared by the daemon's
+    worker threads."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget, self.used = budget, 0
+        self._sets: OrderedDict[str, frozenset[tuple[str, ...]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> frozenset[tuple[str, ...]]:
+        with self._lock:
+            found = self._sets.get(text)
+            if found is not None:
+                self._sets.move_to_end(text)
+                return found
+        made = _make_shingles(text)
+        cost = _SHINGLE_BYTES_PER_CHAR * len(text) + 200
+        if cost <= self.budget // 8:  # one entry never takes most of the room
+            with self._lock:
+                if text not in self._sets:
+                    self._sets[text] = made
+                    self.used += cost
+                while self.used > self.budget:
+                    gone, _ = self._sets.popitem(last=False)
+                    self.used -= _SHINGLE_BYTES_PER_CHAR * len(gone) + 200
+        return made
+
+
+def _make_shingles(text: str) -> frozenset[tuple[str, ...]]:
     words = WORD_RE.findall(text.casefold())
     if len(words) < 3:
         return frozenset([tuple(words)]) if words else frozenset()
     return frozenset(tuple(words[i : i + 3]) for i in range(len(words) - 2))
+
+
+_SHINGLES = _ShingleCache(SHINGLE_CACHE_BYTES)
+
+
+def _shingles(text: str) -> frozenset[tuple[str, ...]]:
+    return _SHINGLES.get(text[:MATCH_TEXT_CHARS])
 
 
 def similarity(a: str, b: str) -> float:
@@ -62,9 +108,11 @@ def section_hash(section: Section) -> str:
 
 def section_link(url: str, section: Section) -> str:
     """The article URL with a text fragment pointing at the section."""
-    words = section.headline if not section.is_lead else " ".join(section.text.split()[:8])
+    words = section.headline if not section.is_lead else " ".join(section.text[:400].split()[:8])
     words = words.rstrip(" …")  # a title cut short says so with "…", which the page lacks
-    return _text_fragment_link(url, words)
+    # a text fragment matches any part of the page: a long headline's start finds it too,
+    # and keeps the memoized links small
+    return _text_fragment_link(url, words[:FRAGMENT_CHARS])
 
 
 @lru_cache(maxsize=4096)
@@ -96,33 +144,75 @@ def _score(section: Section, digest: str, old: SectionState) -> float:
     return sim if sim >= MATCH_THRESHOLD else 0.0
 
 
+# Up to this many (new, old) pairs are all compared, as always; beyond (a page of
+# thousands of reworded sections), each new section is compared only with the old ones
+# of the same headline and the few that share the most rare word 3-grams with it.
+ALL_PAIRS_MAX = 10_000
+RARE_SHINGLE_MAX = 32  # a 3-gram in more old sections than this is no evidence of identity
+CANDIDATES_PER_SECTION = 8
+
+
+def _candidates(sections: tuple[Section, ...], new: list[int], old: tuple[SectionState, ...],
+                rest_old: list[int]) -> dict[int, list[int]]:
+    """new index -> the old indices worth scoring: all of them for a page of ordinary
+    size, else a near-linear choice (see ALL_PAIRS_MAX)."""
+    if len(new) * len(rest_old) <= ALL_PAIRS_MAX:
+        return {i: rest_old for i in new}
+    by_headline: dict[str, list[int]] = {}
+    postings: dict[tuple[str, ...], list[int]] = {}
+    for j in rest_old:
+        if old[j].seen_headline:
+            by_headline.setdefault(old[j].seen_headline.casefold(), []).append(j)
+        for shingle in _shingles(old[j].seen_text):
+            postings.setdefault(shingle, []).append(j)
+    chosen = {}
+    for i in new:
+        shared: dict[int, int] = {}
+        for shingle in _shingles(sections[i].text):
+            posting = postings.get(shingle, ())
+            if len(posting) <= RARE_SHINGLE_MAX:
+                for j in posting:
+                    shared[j] = shared.get(j, 0) + 1
+        best = sorted(shared, key=lambda j: (-shared[j], j))[:CANDIDATES_PER_SECTION]
+        same = by_headline.get(sections[i].headline.casefold(), []) if sections[i].headline \
+            else []
+        chosen[i] = list(dict.fromkeys([*same[:CANDIDATES_PER_SECTION], *best]))
+    return chosen
+
+
 def match_sections(
     sections: tuple[Section, ...], old: tuple[SectionState, ...]
 ) -> dict[int, int]:
     """new section index -> old section index, best evidence first, one to one."""
     digests = [section_hash(s) for s in sections]
-    # unchanged sections (the usual case) pair off by hash without any text comparison
+    # unchanged sections (the usual case) pair off by hash without any text comparison,
+    # and sections with an id of their own (live-blog posts) by that id
     by_hash: dict[str, list[int]] = {}
+    by_key: dict[str, int] = {}
     for j, prev in enumerate(old):
         by_hash.setdefault(prev.content_hash, []).append(j)
+        by_key.setdefault(prev.key, j)
     exact: dict[int, int] = {}
+    taken: set[int] = set()
     for i, digest in enumerate(digests):
-        if sections[i].source_key is None and by_hash.get(digest):
-            exact[i] = by_hash[digest].pop(0)
-    paired = set(exact.values())
-    rest_old = [j for j in range(len(old)) if j not in paired]
+        key = sections[i].source_key
+        found = by_key.get(key) if key is not None else next(
+            (j for j in by_hash.get(digest, ()) if j not in taken), None)
+        if found is not None and found not in taken:
+            exact[i] = found
+            taken.add(found)
+    rest_old = [j for j in range(len(old)) if j not in taken]
+    rest_new = [i for i in range(len(sections))
+                if i not in exact and sections[i].source_key is None]
     candidates = []
-    for i, section in enumerate(sections):
-        if i in exact:
-            continue
-        for j in rest_old:
-            score = _score(section, digests[i], old[j])
+    for i, olds in _candidates(sections, rest_new, old, rest_old).items():
+        for j in olds:
+            score = _score(sections[i], digests[i], old[j])
             if score > 0:
                 candidates.append(_Candidate(score, old[j].removed_at is not None, i, j))
     # live sections win over removed ones at the same score; then page order, then age
     candidates.sort(key=lambda c: (-c.score, c.removed, c.new_index, c.old_index))
     pairs: dict[int, int] = dict(exact)
-    taken: set[int] = set(exact.values())
     for cand in candidates:
         if cand.new_index in pairs or cand.old_index in taken:
             continue
@@ -278,7 +368,7 @@ def diff_article(
         feed_title=article.feed_title, language=article.language, tag_date=tag_date,
         first_seen=prev.first_seen if prev else now,
         last_changed=now if touched or prev is None else prev.last_changed,
-        sections=tuple(result),
+        sections=tuple(result), fetch_url=prev.fetch_url if prev else None,
     )
     return DiffResult(
         state=next_state, new=tuple(new_keys), changed=tuple(changed),

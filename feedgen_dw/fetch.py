@@ -1,24 +1,32 @@
 """Fetching pages politely: one requests.Session with timeouts, urllib3 retries with
-backoff (honouring Retry-After), conditional GET, a streamed size cap and an HTML check."""
+backoff (honouring Retry-After), conditional GET, a streamed size cap and an HTML check.
+
+Every fetch also has a total deadline (deadline.py), by default 3 x `timeout`: a server
+that trickles, or one that accepts and never answers, cannot hold a poll longer.
+No cookies are kept between fetches: a cookie lives only within one redirect chain (a
+consent redirect that sets one and sends us back still works), so one answer setting
+huge cookies cannot make every later request to its host fail with 431."""
 
 from __future__ import annotations
 
 import codecs
+import http.cookiejar
 import logging
 import os
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from feedgen_dw import DEFAULT_USER_AGENT
+from feedgen_dw.deadline import DeadlinePassed, Watch, WatchedAdapter, current, watching
 from feedgen_dw.errors import FetchError
 
 log = logging.getLogger(__name__)
@@ -30,6 +38,8 @@ FEED_TYPES = ("application/rss+xml", "application/rdf+xml", "application/atom+xm
 # A Retry-After longer than this is not waited out inside a poll: the poll fails and the
 # daemon schedules the next one after it instead.
 MAX_RETRY_AFTER = 60.0
+# The total deadline of a fetch when none is given: connect, reads, redirects, retries.
+TOTAL_PER_TIMEOUT = 3.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,12 @@ class FetchSettings:
     timeout: float = 20.0  # seconds, for connecting and for each read
     user_agent: str = DEFAULT_USER_AGENT
     max_bytes: int = 10 * 1024 * 1024
+    total: float | None = None  # seconds for the whole fetch; None: 3 x timeout
+
+    @property
+    def deadline(self) -> float:
+        """The total deadline of one fetch, in seconds."""
+        return self.total if self.total is not None else TOTAL_PER_TIMEOUT * self.timeout
 
 
 @dataclass(frozen=True)
@@ -81,7 +97,25 @@ class _Retry(Retry):
         retry_after = self.get_retry_after(response)
         if retry_after is not None and retry_after > MAX_RETRY_AFTER:
             raise _RetryAfterTooLong(retry_after)
+        watch = current()
+        if retry_after is not None and watch is not None and retry_after > watch.remaining():
+            raise _RetryAfterTooLong(retry_after)  # not waited out past the deadline
         return bool(super().sleep_for_retry(response))
+
+    def sleep(self, response: Any = None) -> None:
+        watch = current()
+        if watch is not None:
+            watch.check()
+            if self.get_backoff_time() >= watch.remaining():
+                raise DeadlinePassed()  # sleeping would only end past the deadline
+        super().sleep(response)
+
+    def increment(self, *args: Any, **kwargs: Any) -> Self:
+        # an error caused by the deadline closing the socket is not retried
+        watch = current()
+        if watch is not None:
+            watch.check()
+        return super().increment(*args, **kwargs)
 
 
 class _RetryAfterTooLong(Exception):
@@ -112,6 +146,11 @@ def _reason(exc: Exception) -> str:
     for known in ("Connection refused", "Connection reset", "timed out", "Network is unreachable"):
         if known in text:
             return known.lower()
+    if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
+        return "TLS handshake failed (is this an http:// server?)"
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return "TLS certificate not accepted (" + text.rsplit("certificate verify failed", 1)[
+            -1].strip(" :()")[:80] + ")"
     return text.split(": ", 1)[-1][:160]
 
 
@@ -128,6 +167,25 @@ def _retry_after(response: requests.Response) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+def _site(url: str) -> str:
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return host.removeprefix("www.")
+
+
+def same_site(a: str, b: str) -> bool:
+    """True when two URLs are on one site: the same host up to `www.`, or one a subdomain
+    of the other (dw.com, www.dw.com, amp.dw.com). Hosts only; schemes and ports may
+    differ (an http -> https redirect stays on the site)."""
+    sa, sb = _site(a), _site(b)
+    return bool(sa and sb) and (sa == sb or sa.endswith("." + sb) or sb.endswith("." + sa))
+
+
+def _timed_out(url: str, timeout: float, started: float) -> FetchError:
+    waited = time.monotonic() - started
+    return FetchError(f"{url}: timed out after {timeout:g}s without an answer "
+                      f"({waited:.0f}s in total, with retries)", url=url)
+
+
 class Fetcher:
     """Fetches pages over one session (keep-alive, shared retry policy)."""
 
@@ -142,7 +200,9 @@ class Fetcher:
             raise_on_status=False,
         )
         self.session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=16)
+        # no cookie jar across fetches (see the module docstring)
+        self.session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        adapter = WatchedAdapter(max_retries=retry, pool_maxsize=16)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["Accept"] = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
@@ -175,7 +235,36 @@ class Fetcher:
             headers["If-None-Match"] = validators.etag
         if validators and validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
+        with watching(settings.deadline) as watch:
+            try:
+                result = self._get(url, headers, settings, feeds_too)
+            except Exception as exc:
+                if watch.expired:
+                    # whatever the closed socket looked like, the deadline is the cause
+                    raise self._late(url, watch, settings) from None
+                if isinstance(exc, DeadlinePassed):  # a sleep that would end too late
+                    raise self._late(url, watch, settings) from None
+                raise
+            if watch.expired:  # e.g. a body without a length, ended early by the deadline
+                raise self._late(url, watch, settings)
+        if result.status == 304 and not validators:
+            # a 304 to a request that asked for no validators has no page and no meaning
+            raise FetchError(f"{url}: HTTP 304 to an unconditional request", url=url,
+                             status=304)
+        return result
+
+    @staticmethod
+    def _late(url: str, watch: Watch, settings: FetchSettings) -> FetchError:
+        if watch.aborted:
+            return FetchError(f"{url}: fetch abandoned (the daemon is stopping)", url=url)
+        return FetchError(
+            f"{url}: timed out after {watch.elapsed():.0f}s in total (timeout "
+            f"{settings.timeout:g}s per read, {settings.deadline:g}s per fetch)", url=url)
+
+    def _get(self, url: str, headers: dict[str, str], settings: FetchSettings,
+             feeds_too: bool) -> FetchResult:
         timeout = settings.timeout
+        started = time.monotonic()
         try:
             with self.session.get(
                 url, headers=headers, timeout=(timeout, timeout), stream=True,
@@ -188,7 +277,7 @@ class Fetcher:
         except requests.exceptions.RetryError as exc:
             raise FetchError(f"{url}: gave up after retries ({_reason(exc)})", url=url) from None
         except requests.exceptions.Timeout:
-            raise FetchError(f"{url}: timed out after {timeout:g}s", url=url) from None
+            raise _timed_out(url, timeout, started) from None
         except requests.exceptions.TooManyRedirects:
             raise FetchError(f"{url}: too many redirects", url=url) from None
         except requests.exceptions.InvalidSchema as exc:
@@ -196,7 +285,9 @@ class Fetcher:
         except requests.exceptions.ConnectionError as exc:
             reason = _reason(exc)
             if reason == "timed out":  # a read timeout, after retries, arrives as this
-                raise FetchError(f"{url}: timed out after {timeout:g}s", url=url) from None
+                raise _timed_out(url, timeout, started) from None
+            if reason.startswith("TLS"):
+                raise FetchError(f"{url}: {reason}", url=url) from None
             raise FetchError(f"{url}: connection failed ({reason})", url=url) from None
         except requests.exceptions.ChunkedEncodingError:
             raise FetchError(f"{url}: connection broken mid-body", url=url) from None

@@ -91,6 +91,9 @@ class ArticleState:
     first_seen: datetime
     last_changed: datetime
     sections: tuple[SectionState, ...] = ()
+    # where a followed feed fetched it last (an URL its index listed), never the page's
+    # own canonical URL, which may name any host
+    fetch_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,21 @@ def view_file(name: str) -> str:
     return f"{name}.html"
 
 
+# A temp file of ours this old was left by a process killed mid-write (SIGTERM, SIGKILL,
+# power): removed on the next write of its file. Younger ones may be another writer's.
+STALE_TMP_AGE = 600.0
+
+
+def _remove_stale_tmp(path: Path, ours: str, now: float) -> None:
+    # `now` is our own new temp file's mtime: the file system's clock, which is what the
+    # others' mtimes are on (the process clock may be faked or off)
+    with contextlib.suppress(OSError):
+        for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                if str(tmp) != ours and now - tmp.lstat().st_mtime > STALE_TMP_AGE:
+                    tmp.unlink()
+
+
 def write_if_changed(path: Path, data: bytes) -> bool:
     """Replace `path` with `data` atomically unless it already holds exactly that.
 
@@ -35,6 +50,7 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        _remove_stale_tmp(path, tmp_name, os.fstat(fd).st_mtime)
         with os.fdopen(fd, "wb") as tmp:
             tmp.write(data)
             tmp.flush()

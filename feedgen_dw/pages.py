@@ -11,6 +11,7 @@ from lxml import etree
 from lxml.html import builder as E
 
 from feedgen_dw.model import FeedStatus
+from feedgen_dw.safetext import error_line, xml_safe
 
 STYLE = """
 body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
@@ -44,16 +45,19 @@ def render_index(feeds: Sequence[FeedSummary], base_url: str) -> bytes:
         links = []
         for fmt, label in (("atom", "Atom"), ("rss", "RSS"), ("json", "JSON Feed")):
             links += [E.A(label, href=f"{base_url}{feed.name}.{fmt}"), " "]
-        title_cell = E.TD(E.STRONG(feed.title), E.BR(), E.SMALL(feed.name))
+        # everything shown here came from outside (config, pages, answers): xml_safe, so
+        # that one control character cannot stop the index from being written again
+        title_cell = E.TD(E.STRONG(xml_safe(feed.title)), E.BR(), E.SMALL(feed.name))
         if feed.link:  # an article was read, so the feed's files and its page exist
             title_cell.extend([E.BR(), E.A("read in the browser",
                                            href=f"{base_url}{feed.name}.html"),
-                               E.SMALL(" · "), E.A("article", href=feed.link)])
+                               E.SMALL(" · "), E.A("article", href=xml_safe(feed.link))])
         if feed.newest:
             title_cell.append(E.UL(*(
-                E.LI(E.TIME(_time(when), datetime=when.isoformat()), " ", title or "…")
+                E.LI(E.TIME(_time(when), datetime=when.isoformat()), " ",
+                     xml_safe(title) or "…")
                 for title, when in feed.newest), E.CLASS("newest")))
-        error = feed.status.last_error
+        error = error_line(feed.status.last_error) if feed.status.last_error else None
         rows.append(E.TR(
             title_cell,
             E.TD(*links),
@@ -93,9 +97,10 @@ def render_opml(feeds: Sequence[FeedSummary], base_url: str) -> bytes:
     etree.SubElement(head, "title").text = "feedgen-dw feeds"
     body = etree.SubElement(root, "body")
     for feed in feeds:
-        outline = etree.SubElement(body, "outline", type="rss", text=feed.title,
-                                   title=feed.title, xmlUrl=f"{base_url}{feed.name}.atom")
+        title = xml_safe(feed.title)
+        outline = etree.SubElement(body, "outline", type="rss", text=title,
+                                   title=title, xmlUrl=f"{base_url}{feed.name}.atom")
         if feed.link:
-            outline.set("htmlUrl", feed.link)
+            outline.set("htmlUrl", xml_safe(feed.link))
     xml: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return xml

@@ -5,17 +5,29 @@
 
 from __future__ import annotations
 
+import html
 import logging
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from feedgen_dw.errors import ExtractError, FeedgenDwError, FetchError
-from feedgen_dw.fetch import Fetcher, FetchResult, FetchSettings, Validators
-from feedgen_dw.model import ArticleState, DiffResult, FeedMeta, FeedStatus, HttpState, PollResult
+from feedgen_dw.errors import ExtractError, FeedgenDwError, FetchError, OutputError
+from feedgen_dw.fetch import Fetcher, FetchResult, FetchSettings, Validators, same_site
+from feedgen_dw.model import (
+    Article,
+    ArticleState,
+    DiffResult,
+    FeedMeta,
+    FeedStatus,
+    HttpState,
+    PollResult,
+    Section,
+)
 from feedgen_dw.output import FORMATS, STYLESHEET, view_file, write_if_changed
+from feedgen_dw.safetext import error_line, xml_safe, xml_safe_opt
 
 if TYPE_CHECKING:
     from feedgen_dw.config import FeedConfig
@@ -29,6 +41,16 @@ log = logging.getLogger(__name__)
 STYLESHEET_BYTES = (Path(__file__).parent / "static" / STYLESHEET).read_bytes()
 
 Clock = Callable[[], datetime]
+
+# A whole poll (a followed feed fetches its index and several articles) may take this many
+# times the feed's `timeout`; each fetch at most 3 x `timeout` (fetch.TOTAL_PER_TIMEOUT).
+# With the default 20 s: 60 s per fetch, 2 min per poll, so a cron run's lock and a
+# daemon's worker are never held by one stuck upstream for longer.
+POLL_PER_TIMEOUT = 6.0
+# A section's markup over this size is stored and rendered as its text's start and a note:
+# a hostile page must not put megabytes into every feed file (three formats, each poll).
+MAX_SECTION_HTML = 2 * 1024 * 1024  # a megabyte of text still goes through whole
+SHORTENED_TEXT_CHARS = 2000
 
 
 def utc_now() -> datetime:
@@ -92,7 +114,8 @@ def write_feed_files(feed: FeedConfig, store: Store, output: Output) -> list[str
     write_if_changed(output.directory / view_file(feed.name), render_view(meta, items))
     store.mark_rendered(feed.name, fresh)
     if written and output.hub:
-        ping_hub(output.hub, [feed_url(meta, fmt) for fmt in FORMATS])
+        ping_hub(output.hub, [feed_url(meta, fmt) for fmt in FORMATS],
+                 timeout=feed.settings.timeout)
     return written
 
 
@@ -112,28 +135,75 @@ def write_site(feeds: Sequence[FeedConfig], store: Store, output: Output) -> Non
             items=min(count, feed.max_items),
             newest=tuple((i.title, i.published) for i in store.items(feed.name, 3)),
         ))
-    write_if_changed(output.directory / "index.html", render_index(summaries, output.base_url))
+    try:
+        index = render_index(summaries, output.base_url)
+        opml = render_opml(summaries, output.base_url)
+    except Exception as exc:  # the stored text is made safe; a bug must still not kill us
+        log.debug("site status=failed", exc_info=True)
+        raise OutputError(f"index.html: cannot render ({type(exc).__name__}: "
+                          f"{error_line(str(exc))})") from None
+    write_if_changed(output.directory / "index.html", index)
     write_if_changed(output.directory / STYLESHEET, STYLESHEET_BYTES)
-    write_if_changed(output.directory / "feeds.opml", render_opml(summaries, output.base_url))
+    write_if_changed(output.directory / "feeds.opml", opml)
 
 
-def _fetch(feed: FeedConfig, fetcher: Fetcher, http: HttpState, known: bool) -> FetchResult:
-    settings = _fetch_settings(feed)
+def _fetch(feed: FeedConfig, fetcher: Fetcher, http: HttpState, known: bool,
+           until: float) -> tuple[FetchResult, str]:
+    """The page, and the URL that was asked for it."""
     # validators only help when there is a state to fall back on
     validators = Validators(http.etag, http.last_modified) if known else None
-    url = http.fetch_url or feed.url
+    # a target pinned off-site by an older version is not followed any more
+    pinned = http.fetch_url if http.fetch_url and same_site(http.fetch_url, feed.url) else None
+    url = pinned or feed.url
     try:
-        return fetcher.get(url, settings, validators)
+        return fetcher.get(url, _fetch_settings(feed, until), validators), url
     except FetchError as exc:
         if url == feed.url or exc.status not in (404, 410):
             raise
         # the remembered redirect target is gone: ask the configured URL again
-        return fetcher.get(feed.url, settings, validators)
+        return fetcher.get(feed.url, _fetch_settings(feed, until), validators), feed.url
 
 
-def _fetch_settings(feed: FeedConfig) -> FetchSettings:
-    return FetchSettings(timeout=feed.settings.timeout, user_agent=feed.settings.user_agent,
-                         max_bytes=feed.settings.max_bytes)
+def _fetch_settings(feed: FeedConfig, until: float) -> FetchSettings:
+    """Settings of one fetch that ends by the poll's deadline `until` (monotonic)."""
+    timeout = feed.settings.timeout
+    left = until - time.monotonic()
+    if left <= 0:
+        raise FetchError(f"{feed.url}: the poll's deadline "
+                         f"({POLL_PER_TIMEOUT * timeout:g}s) has passed", url=feed.url)
+    defaults = FetchSettings(timeout=timeout)
+    return FetchSettings(timeout=timeout, user_agent=feed.settings.user_agent,
+                         max_bytes=feed.settings.max_bytes, total=min(defaults.deadline, left))
+
+
+def _pinned(feed: FeedConfig, http: HttpState, asked: str, page: FetchResult) -> str | None:
+    """Where the next poll asks: a permanent redirect is remembered (also across later
+    200s) but only within the configured URL's site, so one answer cannot move the feed
+    to another host for good."""
+    if page.permanent_url and same_site(page.permanent_url, feed.url):
+        return page.permanent_url
+    if asked != feed.url:
+        return asked  # the remembered target answered (or redirected off-site): keep it
+    return None
+
+
+def _shortened(section: Section) -> Section:
+    """A section whose markup is over MAX_SECTION_HTML: its text's start, escaped, and a
+    note. Deterministic, so a poll of the same page stores and renders the same bytes."""
+    if len(section.html) <= MAX_SECTION_HTML:
+        return section
+    start = html.escape(section.text[:SHORTENED_TEXT_CHARS])
+    note = f"(section of {len(section.html):,} characters, shortened by feedgen-dw)"
+    return replace(section, html=f"<p>{start} …</p><p><em>{note}</em></p>")
+
+
+def _safe_article(article: Article) -> Article:
+    """The page's metadata as it is stored and shown: XML-safe (sections are sanitized by
+    extraction already), and no section larger than MAX_SECTION_HTML."""
+    return replace(article, title=xml_safe(article.title), url=xml_safe(article.url),
+                   feed_title=xml_safe(article.feed_title),
+                   language=xml_safe_opt(article.language),
+                   sections=tuple(_shortened(s) for s in article.sections))
 
 
 def _diff(feed: FeedConfig, store: Store, page: FetchResult, now: datetime,
@@ -147,7 +217,8 @@ def _diff(feed: FeedConfig, store: Store, page: FetchResult, now: datetime,
 
     known = {s.raw_digest: (s.html, s.seen_text) for s in guess.sections
              if s.raw_digest} if guess else None
-    article = extract_page(page.body, page.url, feed.site, feed.profile, page.encoding, known)
+    article = _safe_article(
+        extract_page(page.body, page.url, feed.site, feed.profile, page.encoding, known))
     if guess is not None and guess.article_id == article.article_id:
         prev: ArticleState | None = guess
     else:
@@ -160,11 +231,11 @@ def _diff(feed: FeedConfig, store: Store, page: FetchResult, now: datetime,
 
 
 def _poll_one(feed: FeedConfig, store: Store, fetcher: Fetcher, status: FeedStatus,
-              now: datetime, result: PollResult) -> bool:
+              now: datetime, result: PollResult, until: float) -> bool:
     """A feed of one article; True when its state changed."""
     # state of an earlier url in the config does not apply to this one
     http = status.http if status.http.config_url == feed.url else HttpState()
-    page = _fetch(feed, fetcher, http, store.has_articles(feed.name))
+    page, asked = _fetch(feed, fetcher, http, store.has_articles(feed.name), until)
     result.url = page.url
     if page.not_modified:
         result.not_modified = True
@@ -173,7 +244,7 @@ def _poll_one(feed: FeedConfig, store: Store, fetcher: Fetcher, status: FeedStat
     # a feed of one article: the stored article is almost always this page's
     prev, diff, changed = _diff(feed, store, page, now,
                                 store.latest_article(feed.name, sections=True))
-    new_http = HttpState(config_url=feed.url, fetch_url=page.permanent_url,
+    new_http = HttpState(config_url=feed.url, fetch_url=_pinned(feed, http, asked, page),
                          etag=page.validators.etag, last_modified=page.validators.last_modified)
     store.save_poll(feed.name, [diff.state] if changed else [], now, http=new_http,
                     changed=diff.feed_changed or bool(diff.new), previous=[prev] if prev else [])
@@ -182,73 +253,117 @@ def _poll_one(feed: FeedConfig, store: Store, fetcher: Fetcher, status: FeedStat
     return changed
 
 
+def _article_urls(feed: FeedConfig, store: Store, index_url: str, listed: dict[str, str],
+                  newest: str, now: datetime) -> tuple[dict[str, str], dict[str, str]]:
+    """content id -> URL to fetch (the newest listed article first), and content id ->
+    stored article id. A stored article is fetched where the index lists it, else where it
+    was fetched last time; never at a URL a page declared (its canonical) on another site."""
+    from feedgen_dw.follow import content_id
+
+    since = now - timedelta(seconds=feed.settings.stop_after)
+    urls = {content_id(newest): newest}
+    stored_ids = {}
+    for article_id, url, fetched in store.recent_articles(feed.name, since):
+        key = content_id(url)
+        target = listed.get(key) or fetched or (url if same_site(url, index_url) else None)
+        if target is None:
+            log.warning("poll feed=%s url=%s status=skipped error=not listed and on another "
+                        "site than the index; not fetched", feed.name, error_line(url))
+            continue
+        urls.setdefault(key, target)
+        stored_ids[key] = article_id
+    return urls, stored_ids
+
+
 def _poll_followed(feed: FeedConfig, store: Store, fetcher: Fetcher, now: datetime,
-                   result: PollResult) -> bool:
+                   result: PollResult, until: float) -> bool:
     """A followed index: the newest matching article, and every earlier one that changed
     within stop_after, into one feed; True when any state changed."""
     from feedgen_dw.follow import content_id, index_links
 
-    index = fetcher.get(feed.url, _fetch_settings(feed), feeds_too=True)
+    index = fetcher.get(feed.url, _fetch_settings(feed, until), feeds_too=True)
     links = index_links(index.text, index.url, feed.match)
-    since = now - timedelta(seconds=feed.settings.stop_after)
+    newest = links[0].url
+    listed = {content_id(link.url): link.url for link in links}
     # the index's article is usually among the recent ones too: fetch it once
-    urls = {content_id(links[0].url): links[0].url}
-    stored_ids = {}
-    for article_id, url in store.recent_articles(feed.name, since):
-        urls.setdefault(content_id(url), url)
-        stored_ids[content_id(url)] = article_id
+    urls, stored_ids = _article_urls(feed, store, feed.url, listed, newest, now)
     states, previous, changed_any, polled = [], [], False, set()
     for key, url in urls.items():
-        page = fetcher.get(url, _fetch_settings(feed))
         # a stored article's sections are known: they need not be sanitized again
         guess = store.load_article(feed.name, stored_ids[key]) if key in stored_ids else None
-        prev, diff, changed = _diff(feed, store, page, now, guess)
+        try:
+            page = fetcher.get(url, _fetch_settings(feed, until))
+            prev, diff, changed = _diff(feed, store, page, now, guess)
+        except Exception as exc:
+            if url == newest:
+                raise  # the article the feed follows now: the poll fails
+            # an earlier article that fails (gone, 404) must not keep today's out of the feed
+            log.warning("poll feed=%s url=%s status=skipped error=%s", feed.name,
+                        error_line(url), error_line(_describe(exc)))
+            log.debug("poll feed=%s skipped", feed.name, exc_info=True)
+            continue
         if diff.state.article_id in polled:
             continue  # two URLs of one article (e.g. neither with an /a-<id> path)
         polled.add(diff.state.article_id)
-        if changed:
-            states.append(diff.state)
+        state = replace(diff.state, fetch_url=url)
+        if changed or state != diff.state:
+            states.append(state)
             previous += [prev] if prev else []
-            changed_any = True
+            changed_any = changed_any or changed
         result.new += len(diff.new)
         result.changed += len(diff.changed)
         result.removed += len(diff.removed)
     # one transaction for all of them: a failure above leaves every article as it was
     store.save_poll(feed.name, states, now, changed=result.new + result.changed > 0,
                     previous=previous)
-    result.url = links[0].url
+    result.url = newest
     return changed_any
+
+
+def _describe(exc: Exception) -> str:
+    """One line for any exception: ours say what happened; others also name their type."""
+    if isinstance(exc, FeedgenDwError):
+        return str(exc)
+    return f"unexpected {type(exc).__name__}: {exc}"
 
 
 def poll_feed(
     feed: FeedConfig, store: Store, fetcher: Fetcher, output: Output, clock: Clock = utc_now
 ) -> PollResult:
-    """Poll `feed` once. Never raises for expected failures: they come back in the result,
-    are recorded in the store, and leave items and feed files as they were."""
+    """Poll `feed` once. Never raises: every failure, expected or not, comes back in the
+    result (one line), is recorded in the store (so the schedule backs off), and leaves
+    items and feed files as they were."""
     now = clock().replace(microsecond=0)
+    until = time.monotonic() + POLL_PER_TIMEOUT * feed.settings.timeout
     result = PollResult(feed=feed.name, ok=False, url=feed.url)
     try:
         status = store.status(feed.name)
         if feed.follow:
-            state_changed = _poll_followed(feed, store, fetcher, now, result)
+            state_changed = _poll_followed(feed, store, fetcher, now, result, until)
         else:
-            state_changed = _poll_one(feed, store, fetcher, status, now, result)
+            state_changed = _poll_one(feed, store, fetcher, status, now, result, until)
         files_missing = any(not p.exists() for p in (
             *feed_paths(output, feed.name).values(), output.directory / view_file(feed.name)))
         if state_changed or files_missing or status.failures or status.render_pending:
             result.written = write_feed_files(feed, store, output)
         result.ok = True
         log.info(
-            "poll feed=%s url=%s status=%s new=%d changed=%d removed=%d written=%d",
-            feed.name, result.url, "not-modified" if result.not_modified else "ok",
+            "poll feed=%s status=%s new=%d changed=%d removed=%d written=%d url=%s",
+            feed.name, "not-modified" if result.not_modified else "ok",
             result.new, result.changed, result.removed, len(result.written),
+            error_line(result.url),
         )
-    except FeedgenDwError as exc:
-        result.error = str(exc)
+    except Exception as exc:  # any page, any bug: must not stop `run` or the daemon
+        if not isinstance(exc, FeedgenDwError):
+            # a bug or a page we cannot handle: the traceback is for -v only
+            log.debug("poll feed=%s unexpected error", feed.name, exc_info=True)
+        result.error = error_line(_describe(exc))
         result.retry_after = exc.retry_after if isinstance(exc, FetchError) else None
-        log.error("poll feed=%s url=%s status=failed error=%s", feed.name, feed.url, exc)
+        log.error("poll feed=%s status=failed new=0 changed=0 removed=0 url=%s error=%s",
+                  feed.name, error_line(feed.url), result.error)
         try:
-            store.record_failure(feed.name, str(exc), now)
-        except FeedgenDwError as store_exc:
-            log.error("poll feed=%s status=unrecorded error=%s", feed.name, store_exc)
+            store.record_failure(feed.name, result.error, now)
+        except Exception as store_exc:
+            log.error("poll feed=%s status=unrecorded error=%s", feed.name,
+                      error_line(_describe(store_exc)))
     return result

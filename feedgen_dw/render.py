@@ -38,6 +38,7 @@ from lxml import etree
 from feedgen_dw import PROJECT_URL, __version__, code_digest
 from feedgen_dw.model import EntryXml, FeedItem, FeedMeta
 from feedgen_dw.output import STYLESHEET
+from feedgen_dw.safetext import xml_safe
 
 # A fixed time for a feed without items, so even that renders deterministically.
 EMPTY_FEED_TIME = datetime(2000, 1, 1, tzinfo=UTC)
@@ -102,19 +103,23 @@ def entry_key(item: FeedItem) -> str:
 
 
 def _fill_entry(fe: FeedEntry, item: FeedItem) -> None:
-    fe.id(item.item_id)
-    fe.guid(item.item_id, permalink=False)
-    fe.title(item.title or "…")
-    fe.link(href=item.link, rel="alternate", type="text/html")
+    # stored text is XML-safe when written; xml_safe() again here because one bad
+    # character (an older state, a path that forgot) must not stop every later rendering
+    fe.id(xml_safe(item.item_id))
+    fe.guid(xml_safe(item.item_id), permalink=False)
+    title = xml_safe(item.title) or "…"
+    fe.title(title)
+    fe.link(href=xml_safe(item.link), rel="alternate", type="text/html")
     # an entry without content or summary is a validator warning; a title-only update
     # shows its title as its content
-    fe.content(item.html or f"<p>{escape(item.title or '…')}</p>", type="html")
+    fe.content(xml_safe(item.html) or f"<p>{escape(title)}</p>", type="html")
     fe.published(item.published)
     fe.updated(item.updated)
-    for name in item.authors:
+    authors = [xml_safe(name) or "?" for name in item.authors]
+    for name in authors:
         fe.author(name=name)
-    if item.authors:
-        fe.dc.dc_creator(list(item.authors))
+    if authors:
+        fe.dc.dc_creator(authors)
 
 
 def entry_xml(item: FeedItem, key: str | None = None) -> EntryXml:
@@ -174,19 +179,23 @@ def _generator(meta: FeedMeta, items: Sequence[FeedItem], fmt: str) -> FeedGener
     fg.linkfix.hub = meta.hub
     self_url = feed_url(meta, fmt)
     fg.id(feed_url(meta, "atom"))
-    fg.title(meta.title)
-    fg.subtitle(meta.subtitle or meta.title)
+    # feedgen refuses to write a feed without a title or a link ("Required fields not
+    # set"): a page without a title must not make the feed unwritable
+    title = xml_safe(meta.title).strip() or meta.name
+    fg.title(title)
+    fg.subtitle(xml_safe(meta.subtitle) or title)
     # RSS takes the channel link from the last fg.link() call: self first, article last
     fg.link(href=self_url, rel="self",
             type="application/atom+xml" if fmt == "atom" else "application/rss+xml")
     if meta.hub:
         fg.link(href=meta.hub, rel="hub")
-    fg.link(href=meta.link, rel="alternate", type="text/html")
-    if meta.language:
+    fg.link(href=xml_safe(meta.link) or self_url, rel="alternate", type="text/html")
+    if meta.language and xml_safe(meta.language) == meta.language:
         fg.language(meta.language)
     if meta.author:
-        fg.author(name=meta.author)  # Atom; RSS's managingEditor must be an e-mail
-        fg.dc.dc_creator(meta.author)
+        author = xml_safe(meta.author) or "?"
+        fg.author(name=author)  # Atom; RSS's managingEditor must be an e-mail
+        fg.dc.dc_creator(author)
     fg.generator("feedgen-dw", version=__version__, uri=PROJECT_URL)
     updated = max((item.updated for item in items), default=EMPTY_FEED_TIME)
     fg.updated(updated)
@@ -200,29 +209,32 @@ def _json_time(value: datetime) -> str:
 
 def render_json(meta: FeedMeta, items: Sequence[FeedItem]) -> bytes:
     """JSON Feed 1.1 from the same items."""
+    # xml_safe: lone surrogates cannot be encoded as UTF-8 either
+    title = xml_safe(meta.title).strip() or meta.name
     doc: dict[str, Any] = {
         "version": JSON_FEED_VERSION,
-        "title": meta.title,
-        "home_page_url": meta.link,
+        "title": title,
+        "home_page_url": xml_safe(meta.link) or feed_url(meta, "json"),
         "feed_url": feed_url(meta, "json"),
     }
     if meta.subtitle:
-        doc["description"] = meta.subtitle
+        doc["description"] = xml_safe(meta.subtitle)
     if meta.language:
-        doc["language"] = meta.language
+        doc["language"] = xml_safe(meta.language)
     if meta.hub:
         doc["hubs"] = [{"type": "WebSub", "url": meta.hub}]
     if meta.author:
-        doc["authors"] = [{"name": meta.author}]
+        doc["authors"] = [{"name": xml_safe(meta.author)}]
     doc["items"] = [
         {
-            "id": item.item_id,
-            "url": item.link,
-            "title": item.title,
-            "content_html": item.html,
+            "id": xml_safe(item.item_id),
+            "url": xml_safe(item.link),
+            "title": xml_safe(item.title),
+            "content_html": xml_safe(item.html),
             "date_published": _json_time(item.published),
             "date_modified": _json_time(item.updated),
-            **({"authors": [{"name": a} for a in item.authors]} if item.authors else {}),
+            **({"authors": [{"name": xml_safe(a)} for a in item.authors]}
+               if item.authors else {}),
         }
         for item in items
     ]

@@ -7,10 +7,13 @@ feed, max_instances=1, coalescing) calling the same poll_feed() as `run`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import random
 import signal
 import threading
+import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,11 +21,13 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from feedgen_dw.config import Config, FeedConfig, load_config
+from feedgen_dw.deadline import abort_all
 from feedgen_dw.errors import FeedgenDwError
 from feedgen_dw.fetch import Fetcher
 from feedgen_dw.lock import StateLock
-from feedgen_dw.model import FeedStatus
+from feedgen_dw.model import FeedStatus, HttpState
 from feedgen_dw.poll import Clock, Output, poll_feed, utc_now, write_site
+from feedgen_dw.safetext import error_line
 from feedgen_dw.store import SQLiteStore
 
 if TYPE_CHECKING:
@@ -32,6 +37,14 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 3600.0  # failing feeds are retried at least hourly
 SITE_EVERY = 5  # seconds between rewrites of index.html and feeds.opml in the daemon
+# After a restart a failing feed is tried once within this many seconds (then it backs
+# off again): the network may be back, and a restart is often how people say so.
+RESTART_RETRY_WINDOW = 60.0
+# On SIGTERM/SIGINT, polls in flight get this long to finish; then their fetches are
+# abandoned (a poll commits only at its end, so nothing half-done is stored), and after
+# ABANDON_GRACE more the process exits whatever they are doing.
+STOP_GRACE = 2.0
+ABANDON_GRACE = 3.0
 
 
 @dataclass(frozen=True)
@@ -70,12 +83,18 @@ def plan_next(
 
 
 def plan_first(feed: FeedConfig, status: FeedStatus, now: datetime, rng: random.Random) -> Plan:
-    """When to poll first after the daemon starts: what the stored status says was due."""
+    """When to poll first after the daemon starts: what the stored status says was due,
+    except that a failing feed is tried once soon (within RESTART_RETRY_WINDOW)."""
     plan = plan_next(feed, status, now, rng)
     if plan.delay is None or status.last_poll is None:
         return plan if plan.delay is None else Plan(rng.uniform(0, feed.jitter), "first")
-    due = status.last_poll + timedelta(seconds=plan.delay)
-    return Plan(max(0.0, (due - now).total_seconds()), plan.reason)
+    # a poll stored with a clock that was ahead must not push the next one into the future
+    last_poll = min(status.last_poll, now)
+    due = last_poll + timedelta(seconds=plan.delay)
+    delay = max(0.0, (due - now).total_seconds())
+    if status.failures and delay > RESTART_RETRY_WINDOW:
+        return Plan(rng.uniform(0, RESTART_RETRY_WINDOW), "retry-after-restart")
+    return Plan(delay, plan.reason)
 
 
 class Daemon:
@@ -139,14 +158,25 @@ class Daemon:
             feed = self.config.feed(name)
         except FeedgenDwError:
             return  # removed by a reload while queued
-        store, fetcher = self._resources()
+        failed = FeedStatus(name=name, failures=1, http=HttpState(config_url=feed.url))
+        try:
+            store, fetcher = self._resources()
+        except Exception as exc:  # e.g. the database cannot be opened: one line (APScheduler
+            # would print a traceback), and the feed is planned as after a failure
+            log.error("poll feed=%s status=failed error=%s", name, error_line(str(exc)))
+            self._apply(name, plan_next(feed, failed, self.clock(), self.rng), self.clock())
+            return
         result = poll_feed(feed, store, fetcher, self._output(), self.clock)
         self._site_dirty = True  # written by the site job, not after every poll
         if self._stopping:
             return  # the scheduler is shutting down; nothing left to plan
         now = self.clock()
-        plan = plan_next(feed, store.status(name), now, self.rng, result.retry_after)
-        self._apply(name, plan, now)
+        try:
+            status = store.status(name)
+        except Exception as exc:  # a locked or failing database: plan as after a failure
+            log.error("schedule feed=%s status=failed error=%s", name, error_line(str(exc)))
+            status = failed
+        self._apply(name, plan_next(feed, status, now, self.rng, result.retry_after), now)
 
     def _apply(self, name: str, plan: Plan, now: datetime) -> None:
         from apscheduler.jobstores.base import JobLookupError
@@ -155,11 +185,14 @@ class Daemon:
         try:
             if plan.delay is None:
                 self.scheduler.pause_job(name)
-                log.info("schedule feed=%s status=stopped (unchanged for stop_after)", name)
+                log.info("schedule feed=%s status=stopped reason=unchanged for stop_after", name)
             else:
                 self.scheduler.modify_job(
                     name, next_run_time=now + timedelta(seconds=plan.delay))
-                log.debug("schedule feed=%s next=%.0fs reason=%s", name, plan.delay, plan.reason)
+                # a delay beyond the interval is said once per decision, at the default level
+                level = logging.DEBUG if plan.reason == "interval" else logging.INFO
+                log.log(level, "schedule feed=%s status=%s next=%.0fs", name, plan.reason,
+                        plan.delay)
         except (JobLookupError, SchedulerNotRunningError):
             pass  # the feed was removed, or the daemon stopped, while it was being polled
 
@@ -177,7 +210,10 @@ class Daemon:
         now = self.clock()
         plan = plan_first(feed, store.status(feed.name), now, self.rng)
         self.scheduler.add_job(
-            self.poll, IntervalTrigger(seconds=feed.interval, jitter=feed.jitter or None),
+            # every poll plans the next one itself (_apply); the trigger is only a safety net
+            # far beyond any plan, so APScheduler never fires a feed whose poll is still
+            # running (which it logs as a warning on every tick)
+            self.poll, IntervalTrigger(seconds=2 * max(feed.interval, MAX_BACKOFF)),
             args=[feed.name], id=feed.name, name=feed.name, max_instances=1, coalesce=True,
             misfire_grace_time=None, replace_existing=True,
             next_run_time=None if plan.delay is None else now + timedelta(seconds=plan.delay),
@@ -190,8 +226,11 @@ class Daemon:
         the running config (the error is logged)."""
         try:
             new = load_config(self.config_path)
-        except FeedgenDwError as exc:
-            log.error("reload status=failed error=%s (keeping the running config)", exc)
+        except Exception as exc:  # whatever a config does, the running one carries on
+            log.debug("reload status=failed", exc_info=True)
+            what = exc if isinstance(exc, FeedgenDwError) else f"{type(exc).__name__}: {exc}"
+            log.error("reload status=failed error=%s (keeping the running config)",
+                      error_line(str(what)))
             return False
         if new.database != self.config.database:
             log.error("reload: database changes need a restart; keeping %s", self.config.database)
@@ -207,22 +246,40 @@ class Daemon:
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if signum == signal.SIGHUP:
-            self.reload()
+            if not self._stopping:
+                self.reload()
+            return
+        if self._stopping:
+            # a second Ctrl-C: no more waiting for the polls in flight
+            log.info("daemon status=stopping signal=%s (abandoning polls in flight)", signum)
+            abort_all()
             return
         log.info("daemon status=stopping signal=%s (finishing polls in flight)", signum)
         self.stop()
 
     def stop(self) -> None:
         """Stop scheduling; polls in flight finish (see wait_idle)."""
+        from apscheduler.schedulers import SchedulerNotRunningError
+
         # shutdown(wait=True) would hold the scheduler's locks while a finishing poll needs
         # them to plan its next run: stop without waiting, then wait outside the locks
         self._stopping = True
-        self.scheduler.shutdown(wait=False)
+        # stopped already: two signals at once, or before it started
+        with contextlib.suppress(SchedulerNotRunningError):
+            self.scheduler.shutdown(wait=False)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until no poll is running; False on timeout."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._busy == 0, timeout)
+        # short sleeps, not Condition.wait(timeout): a timed wait on a lock never returns
+        # under libfaketime (its deadline is on the faked clock), a sleep does
+        until = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._idle:
+                if self._busy == 0:
+                    return True
+            if until is not None and time.monotonic() >= until:
+                return False
+            time.sleep(0.05)
 
     def schedule_all(self) -> None:
         """Add a job for every feed of the config."""
@@ -249,8 +306,9 @@ class Daemon:
         try:
             with self._lock:
                 write_site(self.config.feeds, store, self._output())
-        except FeedgenDwError as exc:
-            log.error("site status=failed error=%s", exc)
+        except Exception as exc:  # the index must never take the daemon down
+            log.debug("site status=failed", exc_info=True)
+            log.error("site status=failed error=%s", error_line(str(exc)))
         finally:
             store.close()
 
@@ -274,7 +332,7 @@ class Daemon:
             signal.signal(sig, self._on_signal)
         try:
             self.scheduler.start()
-            self.wait_idle()
+            self._finish_polls()
             if self._site_dirty:
                 self.write_site()
         finally:
@@ -282,3 +340,19 @@ class Daemon:
                 self.server.stop()
         log.info("daemon status=stopped")
         return 0
+
+    def _finish_polls(self) -> None:
+        """Let polls in flight finish for a short grace, then abandon them: SIGTERM ends
+        the daemon within seconds whatever the upstream does."""
+        if self.wait_idle(STOP_GRACE):
+            return
+        log.info("daemon status=stopping polls=%d (abandoning their fetches)", self._busy)
+        abort_all()
+        if self.wait_idle(ABANDON_GRACE):
+            return
+        # a poll stuck outside any fetch (parsing a huge page, a locked database): the
+        # worker threads would keep the interpreter alive; the state is consistent (a poll
+        # commits only at its end), so leave now
+        log.warning("daemon status=stopped polls=%d (abandoned in flight)", self._busy)
+        logging.shutdown()
+        os._exit(0)

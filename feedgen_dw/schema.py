@@ -72,4 +72,9 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (feed, item_id)
     );
     """,
+    # where a followed feed fetched each article (an URL its index listed): stored
+    # articles are fetched there again, not at the canonical URL their page declares
+    """
+    ALTER TABLE articles ADD COLUMN fetch_url TEXT;
+    """,
 )

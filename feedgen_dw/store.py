@@ -22,6 +22,7 @@ from feedgen_dw.model import (
     HttpState,
     SectionState,
 )
+from feedgen_dw.safetext import error_line
 from feedgen_dw.schema import MIGRATIONS
 
 # What a SectionState is read from: not the kept entries, which only rendering reads
@@ -45,7 +46,8 @@ class Store(Protocol):
 
     def has_articles(self, feed: str) -> bool: ...
 
-    def recent_articles(self, feed: str, since: datetime) -> list[tuple[str, str]]: ...
+    def recent_articles(
+        self, feed: str, since: datetime) -> list[tuple[str, str, str | None]]: ...
 
     def save_poll(
         self, feed: str, articles: Sequence[ArticleState], now: datetime,
@@ -178,7 +180,7 @@ class SQLiteStore:
             article_id=row["article_id"], host=row["host"], url=row["url"], title=row["title"],
             feed_title=row["feed_title"], language=row["language"], tag_date=row["tag_date"],
             first_seen=_req_dt(row["first_seen"]), last_changed=_req_dt(row["last_changed"]),
-            sections=sections,
+            sections=sections, fetch_url=row["fetch_url"],
         )
 
     def load_article(self, feed: str, article_id: str) -> ArticleState | None:
@@ -188,14 +190,14 @@ class SQLiteStore:
         ).fetchone()
         return self._article(row) if row else None
 
-    def recent_articles(self, feed: str, since: datetime) -> list[tuple[str, str]]:
-        """(article id, url) of the feed's articles changed at or after `since`, newest
-        first seen first."""
+    def recent_articles(self, feed: str, since: datetime) -> list[tuple[str, str, str | None]]:
+        """(article id, url, where it was fetched) of the feed's articles changed at or
+        after `since`, newest first seen first."""
         rows = self._db.execute(
-            "SELECT article_id, url FROM articles WHERE feed=? AND last_changed >= ? "
-            "ORDER BY first_seen DESC, article_id", (feed, _ts(since)),
+            "SELECT article_id, url, fetch_url FROM articles WHERE feed=? AND "
+            "last_changed >= ? ORDER BY first_seen DESC, article_id", (feed, _ts(since)),
         ).fetchall()
-        return [(r["article_id"], r["url"]) for r in rows]
+        return [(r["article_id"], r["url"], r["fetch_url"]) for r in rows]
 
     def has_articles(self, feed: str) -> bool:
         """True once a poll of the feed has stored an article (cheap: no sections loaded)."""
@@ -257,9 +259,11 @@ class SQLiteStore:
         db = self._db
         db.execute(
             "INSERT OR REPLACE INTO articles (feed, article_id, host, url, title, feed_title, "
-            "language, tag_date, first_seen, last_changed) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "language, tag_date, first_seen, last_changed, fetch_url) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (feed, art.article_id, art.host, art.url, art.title, art.feed_title, art.language,
-             art.tag_date, _ts(art.first_seen), _ts(art.last_changed)),
+             art.tag_date,
+             _ts(art.first_seen), _ts(art.last_changed), art.fetch_url),
         )
         old = {s.key: s for s in prev.sections} if prev else {}
         if prev is None:
@@ -311,7 +315,7 @@ class SQLiteStore:
                 "INSERT INTO feeds (name, last_poll, last_error, failures) VALUES (?, ?, ?, 1) "
                 "ON CONFLICT(name) DO UPDATE SET last_poll=excluded.last_poll, "
                 "last_error=excluded.last_error, failures=feeds.failures + 1",
-                (feed, _ts(now), error),
+                (feed, _ts(now), error_line(error)),  # no credentials, XML-safe
             )
         except sqlite3.Error as exc:
             msg = f"{self.path}: recording a failure of {feed!r} failed: {exc}"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,17 @@ import pytest
 from feedgen_dw.replay import ReplayServer, replay_server
 
 REALPAGES = Path(__file__).resolve().parents[1].parent / "shared" / "realpages"
+
+
+@pytest.fixture(autouse=True)
+def _logger_levels() -> Iterator[None]:
+    """cli.main() sets logger levels for its command (the poll lines off for `run`): a test
+    that calls it in this process must not change what later tests log."""
+    names = ("feedgen_dw", "feedgen_dw.poll", "apscheduler", "urllib3")
+    levels = {name: logging.getLogger(name).level for name in names}
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
 
 
 @pytest.fixture

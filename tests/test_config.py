@@ -29,7 +29,7 @@ def test_shipped_config_loads_into_typed_objects() -> None:
     assert feed.site == "dw"
     assert feed.interval == 300.0
     assert feed.max_items == 100
-    assert feed.on_edit is EditPolicy.UPDATE
+    assert feed.on_edit is EditPolicy.ANNOUNCE
     assert feed.follow and feed.match == "^Ukraine aktuell"
     assert feed.url == "https://www.dw.com/de/krieg-in-der-ukraine/t-60978725"
 

@@ -104,3 +104,24 @@ def test_pages_in_other_charsets_are_parsed_from_their_bytes(  # type: ignore[no
     expected = [s.headline for s in FIRST.sections if s.headline]
     assert [t for t in titles if t in expected] == expected
     assert "Nächtliche Drohnenangriffe auf Odessa" in titles  # umlauts decoded, not mojibake
+
+
+def test_one_log_line_per_poll_with_stable_keys(
+    server: ReplayServer, env, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+) -> None:
+    import logging
+
+    store, fetcher, output = env
+    feed = FeedConfig(name="f", url=server.publish(FIRST))
+    gone = FeedConfig(name="g", url=server.base_url.replace("//", "//u:pw@") + "/de/x/a-9")
+    with caplog.at_level(logging.INFO, logger="feedgen_dw.poll"):
+        poll_feed(feed, store, fetcher, output, fixed_clock(T0))
+        poll_feed(feed, store, fetcher, output, fixed_clock(T0 + timedelta(hours=1)))
+        poll_feed(gone, store, fetcher, output, fixed_clock(T0))
+    lines = [r.getMessage() for r in caplog.records if r.name == "feedgen_dw.poll"]
+    assert len(lines) == 3
+    assert lines[0].startswith("poll feed=f status=ok new=3 changed=0 removed=0 ")
+    assert lines[1].startswith("poll feed=f status=not-modified new=0 changed=0 removed=0 ")
+    assert lines[0].endswith(f"url={feed.url}")
+    assert lines[2].startswith("poll feed=g status=failed new=0 changed=0 removed=0 url=http://***@")
+    assert " error=" in lines[2] and "HTTP 404" in lines[2] and "pw" not in lines[2]

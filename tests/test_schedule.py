@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import random
+import signal
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from feedgen_dw.config import FeedConfig, Settings
 from feedgen_dw.demo import FIRST
@@ -73,8 +77,10 @@ def test_first_poll_after_a_restart_follows_the_stored_state(tmp_path: Path) -> 
     store.close()
     restored = SQLiteStore(tmp_path / "s.sqlite3").status("f")  # a new process, same file
     assert restored.failures == 2 and restored.last_change == NOW - timedelta(hours=7)
+    # the backoff (300 * 2^2) is kept, but a restart tries once within a minute first
+    assert plan_next(feed, restored, NOW, random.Random(0)).delay == 1200
     plan = plan_first(feed, restored, NOW, random.Random(0))
-    assert (plan.delay, plan.reason) == (1200, "backoff")  # 300 * 2^2 after the last poll
+    assert plan.delay is not None and plan.delay <= 60 and plan.reason == "retry-after-restart"
     never = plan_first(feed, FeedStatus(name="f"), NOW, random.Random(0))
     assert (never.delay, never.reason) == (0, "first")
 
@@ -95,3 +101,81 @@ def test_daemon_never_overlaps_a_slow_poll(server: ReplayServer, tmp_path: Path)
     assert server.site.max_in_flight == 1
     gaps = [b - a for a, b in zip(server.site.times, server.site.times[1:], strict=False)]
     assert all(gap >= 1.2 for gap in gaps)  # the next poll starts after the last one ended
+
+
+def test_a_last_poll_from_a_clock_that_was_ahead_counts_as_now() -> None:
+    feed = FeedConfig(name="f", url=URL, interval=300, settings=Settings(jitter=0))
+    ahead = status(last_poll=NOW + timedelta(days=182), last_change=NOW)
+    plan = plan_first(feed, ahead, NOW, random.Random(0))
+    assert plan.delay is not None and plan.delay <= 300
+
+
+def test_a_restart_tries_a_failing_feed_once_within_a_minute() -> None:
+    feed = FeedConfig(name="f", url=URL, interval=300, settings=Settings(jitter=0))
+    failing = status(last_poll=NOW - timedelta(seconds=10), failures=6)
+    delays = [plan_first(feed, failing, NOW, random.Random(n)) for n in range(50)]
+    assert all(p.delay is not None and 0 <= p.delay <= 60 for p in delays)
+    assert {p.reason for p in delays} == {"retry-after-restart"}
+    # after that try fails, the backoff goes on from the stored count
+    assert plan_next(feed, failing, NOW, random.Random(0)).delay == 3600
+
+
+def test_reload_keeps_the_running_config_whatever_goes_wrong(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import feedgen_dw.schedule as schedule
+
+    daemon = Daemon(write_config(tmp_path, URL))
+    running = daemon.config
+
+    def broken(path: Path) -> None:
+        raise TypeError("'int' object is not iterable")
+
+    monkeypatch.setattr(schedule, "load_config", broken)
+    with caplog.at_level(logging.INFO, logger="feedgen_dw"):
+        assert daemon.reload() is False
+    assert daemon.config is running
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert lines == ["reload status=failed error=TypeError: 'int' object is not iterable "
+                     "(keeping the running config)"]
+
+
+def test_a_second_signal_while_stopping_is_quiet(tmp_path: Path) -> None:
+    daemon = Daemon(write_config(tmp_path, URL))
+    daemon._on_signal(signal.SIGINT, None)  # before the scheduler ever ran
+    daemon._on_signal(signal.SIGINT, None)
+    daemon._on_signal(signal.SIGTERM, None)
+
+
+def test_schedule_decisions_that_delay_a_feed_are_logged_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from feedgen_dw.schedule import Plan
+
+    daemon = Daemon(write_config(tmp_path, URL))
+    daemon.schedule_all()
+    with caplog.at_level(logging.INFO, logger="feedgen_dw"):
+        daemon._apply("live", Plan(600.0, "backoff"), NOW)
+        daemon._apply("live", Plan(300.0, "interval"), NOW)
+        daemon._apply("live", Plan(None, "stopped"), NOW)
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert lines == ["schedule feed=live status=backoff next=600s",
+                     "schedule feed=live status=stopped reason=unchanged for stop_after"]
+
+
+def test_a_poll_job_whose_database_fails_logs_one_line_and_raises_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from feedgen_dw.errors import StoreError
+
+    daemon = Daemon(write_config(tmp_path, URL))
+
+    def broken() -> None:
+        raise StoreError("state/feeds.sqlite3: cannot open database (Permission denied)")
+
+    monkeypatch.setattr(daemon, "_resources", broken)
+    with caplog.at_level(logging.INFO, logger="feedgen_dw"):
+        daemon.poll("live")  # APScheduler would print a traceback for an exception
+    assert [r.getMessage() for r in caplog.records] == [
+        "poll feed=live status=failed error=state/feeds.sqlite3: cannot open database "
+        "(Permission denied)"]
