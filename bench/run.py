@@ -280,9 +280,11 @@ def main() -> int:
     bench = Bench(args.quick)
     started = time.monotonic()
     try:
+        from bench.api import api_rows
         from bench.generic import generic
 
-        for scenario in (bench.parse_floor, bench.changed, bench.noise_and_304, bench.floors,
+        for scenario in (bench.parse_floor, lambda: api_rows(bench), bench.changed,
+                         bench.noise_and_304, bench.floors,
                          bench.redirect, bench.runs, bench.daemon, bench.memory, bench.scaling,
                          lambda: generic(bench)):
             scenario()
