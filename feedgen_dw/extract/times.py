@@ -154,12 +154,15 @@ def parse_day(text: str, near: date | None = None) -> date | None:
 
 
 WEEKDAY_LEAD_RE = re.compile(r"[^\W\d_]{2,12}\.?,?\s+")  # "Mittwoch, ", "Wed. "
+DATE_START_RE = re.compile(r"(?:[^\W\d_]{2,12}\.?,?\s+){0,2}\d")
 DATE_END_RE = re.compile(r"[\s,•|·–—-]*(?:(?:um|at|à|a las|alle|ore|kl\.?)\s+)?")
 
 
 def date_lead(text: str, near: date | None) -> tuple[date | None, int]:
     """The date `text` opens with ("12.03.2025, ", "Mittwoch, 12. März ", "March 12,
     2025, ", "2025-03-12 ") and where what follows it starts; (None, 0) when none."""
+    if not DATE_START_RE.match(text):
+        return None, 0  # most lines: no number, or no month name before one, at the start
     weekday = WEEKDAY_LEAD_RE.match(text)
     for start in (0, weekday.end()) if weekday else (0,):
         for pattern in (DAY_ISO_RE, DAY_NAME_RE, DAY_US_RE, DAY_DM_RE):
