@@ -60,6 +60,7 @@ def thread_cpu(call: Callable[[], object]) -> float:
 class Bench:
     def __init__(self, quick: bool) -> None:
         self.quick = quick
+        self.versus_raw: dict[str, object] = {}
         self.rows: list[dict[str, object]] = []
         self.server = ReplayServer().start()
         self.tmp = Path(tempfile.mkdtemp(prefix="feedgen-dw-bench-"))
@@ -191,51 +192,11 @@ class Bench:
         fetcher.close()
 
     def runs(self) -> None:
-        """A cron `run` over 50 feeds against one over 1 feed, and urlwatch on the same URLs."""
-        count = 50
-        urls = [self.publish(f"5{n:03d}", 30) for n in range(count)]
-        results = {}
-        for feeds in (1, count):
-            folder = self.tmp / f"run{feeds}"
-            folder.mkdir()
-            config = folder / "config.yaml"
-            config.write_text("feeds:\n" + "".join(
-                f"  f{n}:\n    url: {urls[n]}\n" for n in range(feeds)), encoding="utf-8")
-            command = [sys.executable, "-m", "feedgen_dw", "run", "-q", "--config", str(config)]
-            subprocess.run(command, check=True)  # first sight of every article
-            for n in range(feeds):
-                self.publish(f"5{n:03d}", 31)
-            start = children_cpu()
-            subprocess.run(command, check=True)
-            results[feeds] = children_cpu() - start
-            for n in range(feeds):
-                self.publish(f"5{n:03d}", 30)  # back, for the next configuration
-        marginal = (results[count] - results[1]) / (count - 1)
-        self.row("run, 1 feed, changed page (whole process)", results[1], "", per_poll=False)
-        self.row(f"run, {count} feeds, changed pages (whole process)", results[count], "",
-                 per_poll=False)
-        self.row("run: marginal CPU per additional feed", marginal, f"({count} vs 1 feed)")
-        self.urlwatch(urls)
+        """feedgen-dw `run` against urlwatch: the four cron steps over 50 feeds."""
+        from bench.versus import startup, versus
 
-    def urlwatch(self, urls: list[str]) -> None:
-        binary = str(HERE / ".urlwatch" / "bin" / "urlwatch")
-        if not Path(binary).exists():
-            binary = shutil.which("urlwatch") or binary
-        if not Path(binary).exists():
-            self.row("urlwatch, 50 URLs", None, "not measured: urlwatch not installed")
-            return
-        folder = self.tmp / "urlwatch"
-        folder.mkdir()
-        (folder / "urls.yaml").write_text("\n---\n".join(f'url: "{u}"' for u in urls))
-        command = [binary, "--urls", str(folder / "urls.yaml"), "--config",
-                   str(folder / "cfg.yaml"), "--cache", str(folder / "cache.db")]
-        subprocess.run(command, check=True, capture_output=True)
-        for n in range(len(urls)):
-            self.publish(f"5{n:03d}", 31)
-        start = children_cpu()
-        subprocess.run(command, check=True, capture_output=True)
-        self.row(f"urlwatch 2.29, {len(urls)} URLs, changed pages (whole process)",
-                 children_cpu() - start, "same URLs, same changes", per_poll=False)
+        startup(self)
+        self.versus_raw = versus(self, rounds=1 if self.quick else 2)
 
     def daemon(self) -> None:
         folder = self.tmp / "daemon"
@@ -319,9 +280,11 @@ def main() -> int:
     bench = Bench(args.quick)
     started = time.monotonic()
     try:
+        from bench.api import api_rows
         from bench.generic import generic
 
-        for scenario in (bench.parse_floor, bench.changed, bench.noise_and_304, bench.floors,
+        for scenario in (bench.parse_floor, lambda: api_rows(bench), bench.changed,
+                         bench.noise_and_304, bench.floors,
                          bench.redirect, bench.runs, bench.daemon, bench.memory, bench.scaling,
                          lambda: generic(bench)):
             scenario()

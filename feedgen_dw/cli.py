@@ -14,17 +14,16 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from feedgen_dw import __version__
-from feedgen_dw.config import Config, FeedConfig, builtin_profiles, load_config
 from feedgen_dw.errors import ConfigError, FeedgenDwError, UsageError
-from feedgen_dw.extract.report import inspect_page
-from feedgen_dw.fetch import Fetcher
-from feedgen_dw.lock import StateLock
-from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed, utc_now, write_site
-from feedgen_dw.schedule import is_stopped
-from feedgen_dw.store import is_postgres_url, open_store, served_documents
+
+if TYPE_CHECKING:
+    from feedgen_dw.config import Config, FeedConfig
+
+# Each command imports what it uses when it runs: `--help` and a config error import
+# no HTTP client, no HTML library and no feed writer.
 
 log = logging.getLogger("feedgen_dw")
 
@@ -133,7 +132,15 @@ def _say(line: str) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from feedgen_dw.config import load_config
+
     config: Config = load_config(args.config)
+    from feedgen_dw.fetch import Fetcher
+    from feedgen_dw.lock import StateLock
+    from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed, utc_now, write_site
+    from feedgen_dw.schedule import is_stopped
+    from feedgen_dw.store import open_store
+
     feeds = [config.feed(name) for name in args.feed] if args.feed else list(config.feeds)
     output = Output(config.output_dir, config.base_url, config.websub_hub)
     # a file's lock; PostgreSQL's nodes share the state
@@ -184,7 +191,9 @@ def _cmd_daemon(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    from feedgen_dw.config import load_config
     from feedgen_dw.serve import FeedHTTPServer, feed_max_age
+    from feedgen_dw.store import served_documents
 
     if args.dir is not None:
         root: Path = args.dir.resolve()
@@ -211,6 +220,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
+    from feedgen_dw.config import load_config
+    from feedgen_dw.store import is_postgres_url, open_store
     from feedgen_dw.store.migrate import copy_state
 
     config = load_config(args.config)
@@ -232,6 +243,10 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
+    from feedgen_dw.config import builtin_profiles
+    from feedgen_dw.extract.report import inspect_page
+    from feedgen_dw.fetch import Fetcher
+
     source: str = args.source
     if source.startswith(("http://", "https://")):
         fetcher = Fetcher()

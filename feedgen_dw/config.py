@@ -25,8 +25,8 @@ from feedgen_dw.configcheck import (
     typed,
 )
 from feedgen_dw.errors import ConfigError
-from feedgen_dw.extract.custom import Profile
 from feedgen_dw.model import EditPolicy, RemovePolicy
+from feedgen_dw.profile import Profile
 from feedgen_dw.yamlfile import parse_yaml, read_text
 
 FEED_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")  # fullmatch: no trailing newline
@@ -299,10 +299,16 @@ def parse_config(data: object, path: Path) -> Config:
         raise ConfigError("feeds: expected a mapping of feed names to feeds, with at least "
                           f"one, got {show(feeds_data)}")
     settings = _settings(data, Settings(), "")
-    profiles = builtin_profiles()
     user_profiles = data.get("profiles") or {}
     if not isinstance(user_profiles, Mapping):
         raise ConfigError("profiles: expected a mapping of profile names to profiles")
+    # the shipped profiles (YAML files, CSS checked by parsel) only when a feed names a
+    # site that is neither built in nor the user's: most configs never pay for them
+    sites = [f.get("site", DEFAULT_SITE) if isinstance(f, Mapping) else None
+             for f in feeds_data.values()]
+    shipped = any(not isinstance(s, str) or (s not in SITES and s not in user_profiles)
+                  for s in sites)
+    profiles = builtin_profiles() if shipped else {}
     for pname, spec in user_profiles.items():
         if pname in SITES:
             raise ConfigError(f"profiles.{pname}: the name of a built-in site")

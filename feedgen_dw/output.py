@@ -9,6 +9,15 @@ from pathlib import Path
 
 from feedgen_dw.errors import OutputError
 
+FORMATS = ("atom", "rss", "json")
+STYLESHEET = "feed.xsl"  # written next to the feeds; readers ignore it, browsers apply it
+
+
+def view_file(name: str) -> str:
+    """The file name of feed `name`'s page (the HTML shown to browsers)."""
+    return f"{name}.html"
+
+
 # A temp file of ours this old was left by a process killed mid-write (SIGTERM, SIGKILL,
 # power): removed on the next write of its file. Younger ones may be another writer's.
 STALE_TMP_AGE = 600.0

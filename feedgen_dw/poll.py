@@ -12,13 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from feedgen_dw.config import FeedConfig
-from feedgen_dw.diff import diff_article
 from feedgen_dw.errors import ExtractError, FeedgenDwError, FetchError, OutputError
-from feedgen_dw.extract import extract_page
 from feedgen_dw.fetch import Fetcher, FetchResult, FetchSettings, Validators, same_site
-from feedgen_dw.follow import content_id, index_links
 from feedgen_dw.model import (
     Article,
     ArticleState,
@@ -29,13 +26,15 @@ from feedgen_dw.model import (
     PollResult,
     Section,
 )
-from feedgen_dw.output import write_if_changed
-from feedgen_dw.pages import FeedSummary, render_index, render_opml
-from feedgen_dw.push import ping_hub
-from feedgen_dw.render import FORMATS, STYLESHEET, feed_url, render_feed
+from feedgen_dw.output import FORMATS, STYLESHEET, view_file, write_if_changed
 from feedgen_dw.safetext import error_line, xml_safe, xml_safe_opt
-from feedgen_dw.store import Store
-from feedgen_dw.view import render_view, view_file
+
+if TYPE_CHECKING:
+    from feedgen_dw.config import FeedConfig
+    from feedgen_dw.store import Store
+
+# Extraction (parsel, lxml), diffing and rendering (feedgen) are imported by the polls
+# that need them, not by a 304: a cron `run` of unchanged feeds is mostly start-up.
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +96,10 @@ def _meta(feed: FeedConfig, store: Store, output: Output) -> FeedMeta | None:
 def write_feed_files(feed: FeedConfig, store: Store, output: Output) -> list[str]:
     """Render the stored items of `feed`, write the files whose bytes changed and tell
     the store that the files show its state."""
+    from feedgen_dw.push import ping_hub
+    from feedgen_dw.render import feed_url, render_feed
+    from feedgen_dw.view import render_view
+
     meta = _meta(feed, store, output)
     if meta is None:
         store.mark_rendered(feed.name)
@@ -125,6 +128,8 @@ def write_feed_files(feed: FeedConfig, store: Store, output: Output) -> list[str
 
 def write_site(feeds: Sequence[FeedConfig], store: Store, output: Output) -> None:
     """Write index.html and feeds.opml for all feeds."""
+    from feedgen_dw.pages import FeedSummary, render_index, render_opml
+
     overview, statuses = store.overview(), store.statuses()
     polled_by, nodes = store.nodes()  # several nodes on PostgreSQL
     summaries = []
@@ -218,6 +223,9 @@ def _diff(feed: FeedConfig, store: Store, page: FetchResult, now: datetime,
     """Extract and decide one fetched article: (stored state, diff, state changed).
     `guess` is the stored state the page probably updates: its sections are not
     sanitized again."""
+    from feedgen_dw.diff import diff_article
+    from feedgen_dw.extract import extract_page
+
     known = {s.raw_digest: (s.html, s.seen_text) for s in guess.sections
              if s.raw_digest} if guess else None
     article = _safe_article(
@@ -261,6 +269,8 @@ def _article_urls(feed: FeedConfig, store: Store, index_url: str, listed: dict[s
     """content id -> URL to fetch (the newest listed article first), and content id ->
     stored article id. A stored article is fetched where the index lists it, else where it
     was fetched last time; never at a URL a page declared (its canonical) on another site."""
+    from feedgen_dw.follow import content_id
+
     since = now - timedelta(seconds=feed.settings.stop_after)
     urls = {content_id(newest): newest}
     stored_ids = {}
@@ -280,6 +290,8 @@ def _poll_followed(feed: FeedConfig, store: Store, fetcher: Fetcher, now: dateti
                    result: PollResult, until: float) -> bool:
     """A followed index: the newest matching article, and every earlier one that changed
     within stop_after, into one feed; True when any state changed."""
+    from feedgen_dw.follow import content_id, index_links
+
     index = fetcher.get(feed.url, _fetch_settings(feed, until), feeds_too=True)
     links = index_links(index.text, index.url, feed.match)
     newest = links[0].url

@@ -37,12 +37,11 @@ from lxml import etree
 
 from feedgen_dw import PROJECT_URL, __version__, code_digest
 from feedgen_dw.model import EntryXml, FeedItem, FeedMeta
+from feedgen_dw.output import STYLESHEET
 from feedgen_dw.safetext import xml_safe
 
 # A fixed time for a feed without items, so even that renders deterministically.
 EMPTY_FEED_TIME = datetime(2000, 1, 1, tzinfo=UTC)
-FORMATS = ("atom", "rss", "json")
-STYLESHEET = "feed.xsl"  # written next to the feeds; readers ignore it, browsers apply it
 STYLESHEET_PI = f'type="text/xsl" href="{STYLESHEET}"'
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 # Part of every entry's key: entries kept from other code (this module, feedgen, lxml)

@@ -51,11 +51,6 @@ _TAG_BODY_RE = re.compile(r'/?([a-z0-9]+)((?:\s+[a-z-]+="[^"]*")*)\s*/?')
 _ATTR_RE = re.compile(r'\s+([a-z-]+)="([^"]*)"')
 
 
-def view_file(name: str) -> str:
-    """The file name of feed `name`'s page."""
-    return f"{name}.html"
-
-
 def _utc(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 

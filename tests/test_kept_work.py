@@ -13,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import feedgen_dw.poll as poll_module
+import feedgen_dw.extract as extract_module
+import feedgen_dw.render as render_module
 from feedgen_dw.config import FeedConfig
 from feedgen_dw.demo import FIRST, FOURTH, LIVE_DAY, SECOND, THIRD
 from feedgen_dw.fetch import Fetcher
@@ -27,7 +28,7 @@ Day = list[tuple[Any, DemoPage, int]]
 
 def _without_kept_work(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every section sanitized and every entry rendered afresh, as on a first poll."""
-    extract, render = poll_module.extract_page, poll_module.render_feed
+    extract, render = extract_module.extract_page, render_module.render_feed
 
     def extract_all(*args: Any) -> Any:
         return extract(*args[:5], None)  # no known sections
@@ -35,8 +36,8 @@ def _without_kept_work(monkeypatch: pytest.MonkeyPatch) -> None:
     def render_all(meta: Any, items: list[FeedItem]) -> Any:
         return render(meta, [replace(item, stored_xml=None) for item in items])
 
-    monkeypatch.setattr(poll_module, "extract_page", extract_all)
-    monkeypatch.setattr(poll_module, "render_feed", render_all)
+    monkeypatch.setattr(extract_module, "extract_page", extract_all)
+    monkeypatch.setattr(render_module, "render_feed", render_all)
 
 
 def _replay(server: ReplayServer, folder: Path, day: Day, policy: EditPolicy

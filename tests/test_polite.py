@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import feedgen_dw.poll
+import feedgen_dw.extract
 from feedgen_dw.config import FeedConfig, Settings
 from feedgen_dw.demo import FIRST, SECOND
 from feedgen_dw.fetch import Fetcher
@@ -39,7 +39,7 @@ def test_unchanged_page_is_a_conditional_get_answered_304(
     def no_parsing(*args: object) -> None:
         raise AssertionError("a 304 must not be parsed")
 
-    monkeypatch.setattr(feedgen_dw.poll, "extract_page", no_parsing)
+    monkeypatch.setattr(feedgen_dw.extract, "extract_page", no_parsing)
     result = poll_feed(feed, store, fetcher, output, fixed_clock(T0 + timedelta(minutes=5)))
     assert result.ok and result.not_modified and not result.written
     assert server.site.headers[-1]["If-None-Match"] == server.site.pages[FIRST.path][1]["ETag"]

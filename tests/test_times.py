@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from feedgen_dw.extract import times
+from feedgen_dw.extract.entries import entry_stamp
 from feedgen_dw.extract.html import page_selector
 from feedgen_dw.extract.times import Clock, PageTime, Stamp, parse_clock, parse_day, place
 
@@ -20,6 +21,13 @@ from feedgen_dw.extract.times import Clock, PageTime, Stamp, parse_clock, parse_
     ("21.47 Feuer gelöscht", True, (21, 47, None)),
     ("20:51 (IST) Six!", False, (20, 51, "IST")),
     ("21h47 : le président", False, (21, 47, None)),
+    ("21 h 10 Le Sénat adopte", False, (21, 10, None)),
+    ("16.02 uur: Bij Schiphol", False, (16, 2, None)),
+    ("ore 10:45 Fumata nera", False, (10, 45, None)),
+    ("Posted at 9:02", False, (9, 2, None)),
+    ("kl. 9.30 Regjeringen", False, (9, 30, None)),
+    ("1:23 p.m. MT Fire grows", False, (13, 23, "MT")),
+    ("21:15 CEST El Gobierno", False, (21, 15, "CEST")),
 ])
 def test_clock_times(text: str, loose: bool, expected: tuple[int, int, str | None]) -> None:
     clock = parse_clock(text, loose=loose)
@@ -29,6 +37,8 @@ def test_clock_times(text: str, loose: bool, expected: tuple[int, int, str | Non
 @pytest.mark.parametrize("text", [
     "65.06 sek.", "2.50 Euro", "3.5 Prozent", "Bieg 15", "1 : 5", "21.47 Feuer",
     "Am 3. Mai um 12.30 Uhr", "25.1 - This is a terrific shot", "2:04:12 a course record",
+    # a zone is written in capitals: French "et" and "cet" are words
+    "15:30 et les manifestants", "Um 14.30 trat er vor die Presse", "pendant 5 h 30 minutes",
 ])
 def test_not_clock_times_at_the_start(text: str) -> None:
     assert parse_clock(text) is None
@@ -38,6 +48,9 @@ def test_not_clock_times_at_the_start(text: str) -> None:
     ("Freitag, 3. 5.", date(2024, 5, 4), date(2024, 5, 3)),
     ("Sunday 3 March", date(2024, 3, 4), date(2024, 3, 3)),
     ("Dienstag, 27. August 2024", None, date(2024, 8, 27)),
+    ("28 de abril de 2025", None, date(2025, 4, 28)),
+    ("woensdag 12 maart 2025", None, date(2025, 3, 12)),
+    ("mercredi 1er octobre 2025", None, date(2025, 10, 1)),
     ("March 3, 2024", None, date(2024, 3, 3)),
     ("2024-03-03", None, date(2024, 3, 3)),
     ("Dienstag, 31. Dezember", date(2025, 1, 1), date(2024, 12, 31)),  # the year before
@@ -130,3 +143,33 @@ def test_zone_from_text_and_from_an_offset() -> None:
     summer = {"modified": PageTime(datetime(2024, 7, 5, 9, 0, tzinfo=timezone(
         timedelta(hours=2))), "meta")}
     assert times.page_zone("https://a.example.de/", "de", summer, {}).name == "Europe/Berlin"
+
+
+def test_a_visible_stand_line_is_the_page_time_when_the_head_has_none() -> None:
+    page = ('<html><body><p class="meta">Stand: <time>12.03.2025 19:44 Uhr</time></p>'
+            "<p>Updated 2 hours ago</p></body></html>")
+    found = times.page_times(page_selector(page), "https://x.example/")
+    assert found["modified"].value == datetime(2025, 3, 12, 19, 44)
+    dated = page.replace("<html>", '<html><head><meta name="date" content="2025-03-11T08:00">'
+                         "</head>")
+    assert "modified" not in times.page_times(page_selector(dated), "https://x.example/")
+
+
+@pytest.mark.parametrize(("text", "expected", "rest"), [
+    ("+++ 12.03.2025, 18:03 Uhr +++ Kabinett", (date(2025, 3, 12), 18, 3), " +++ Kabinett"),
+    ("Mittwoch, 12. März 2025, 18:03 Uhr: Text", (date(2025, 3, 12), 18, 3), ": Text"),
+    ("March 12, 2025, 1:23 p.m. ET — The Senate", (date(2025, 3, 12), 13, 23), " — The Senate"),
+    ("2025-03-12 18:03 Text", (date(2025, 3, 12), 18, 3), "Text"),
+    ("12. 3. 2025 08:15 Hasiči", (date(2025, 3, 12), 8, 15), "Hasiči"),
+])
+def test_a_date_before_the_time_opens_an_entry(text: str, expected: tuple[date, int, int],
+                                             rest: str) -> None:
+    stamp, end = entry_stamp(text, date(2025, 3, 12), loose=False)
+    assert stamp.clock is not None and (stamp.day, stamp.clock.hour, stamp.clock.minute) == (
+        expected)
+    assert text[end:] == rest
+
+
+@pytest.mark.parametrize("text", ["Am 12. März um 18 Uhr", "12. März 2025 Die Regierung hat"])
+def test_a_date_without_a_time_after_it_opens_no_entry(text: str) -> None:
+    assert entry_stamp(text, date(2025, 3, 12), loose=False)[0].clock is None

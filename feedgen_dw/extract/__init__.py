@@ -8,12 +8,13 @@ from parsel import Selector
 
 from feedgen_dw.errors import ExtractError
 from feedgen_dw.extract import dw, generic, liveblog
-from feedgen_dw.extract.custom import Profile, extract_custom
+from feedgen_dw.extract.custom import extract_custom
 from feedgen_dw.extract.generic import Notes
 from feedgen_dw.extract.html import Known, page_selector
 from feedgen_dw.extract.shipped import SHIPPED_HOSTS, profiles_for
 from feedgen_dw.extract.titles import derived_title
 from feedgen_dw.model import Article
+from feedgen_dw.profile import Profile
 
 # 'auto' asks them in this order: the specific DW profile, any schema.org live blog, and
 # the generic reader of any page last

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from feedgen_dw.extract import structured, times
+
 # never content: removed with everything inside
 FURNITURE = frozenset(
     "script style noscript template nav aside form button select textarea iframe svg "
@@ -36,14 +38,26 @@ SHARE_HOSTS = re.compile(
     r"xing\.com|flipboard\.com|bsky\.app)/(?:sharer|share|intent|submit|send|pin|"
     r"shareArticle|\?|sharing|dialog))", re.I)
 RELATIVE_TIME = re.compile(
-    r"^(?:(?:aktualisiert|updated|zuletzt aktualisiert)\s*:?\s*)?(?:vor\s+(?:\d+|einer?|wenigen)"
+    r"^(?:(?:aktualisiert|updated|zuletzt aktualisiert|mis à jour|actualizado|aggiornato)"
+    r"\s*:?\s*)?(?:vor\s+(?:\d+|einer?|wenigen)"
     r"\s+(?:sekunden?|minuten?|stunden?|tag(?:en)?|min\.?|std\.?)|\d+\s*(?:s|sec|secs|seconds?|m|"
     r"mins?|minutes?|h|hrs?|hours?|d|days?)\s+ago|an?\s+(?:minute|hour|day)\s+ago|gerade eben|"
-    r"just now|soeben)$", re.I)
+    r"just now|soeben|"
+    # il y a 5 min, hace 5 minutos, 5 minuti fa, 5 minuten geleden, 5 min temu, för 5 min sedan
+    r"il y a\s+\d+\s*(?:s|sec|min|minutes?|h|heures?|jours?)|hace\s+\d+\s*(?:s|min|minutos?|h|"
+    r"horas?|días?)|\d+\s*(?:min|minut[io]|or[ae]|giorni?)\s+fa|\d+\s*(?:min|minuten?|uur|"
+    r"dagen?)\s+geleden|\d+\s*(?:min|minut[ay]?|godz\.?|godzin[ay]?)\s+temu|för\s+\d+\s*"
+    r"(?:min|minuter|timmar?)\s+sedan|à l'instant|ahora mismo|adesso|zojuist)$", re.I)
 MACHINE_TIME = re.compile(r"^\d{9,13}$")  # an epoch shown as text before a script formats it
 COUNTER = re.compile(
     r"^\d[\d.,]*\s*[kKm]?\s*(?:comments?|kommentare?|shares?|likes?|views?|reactions?|"
     r"aufrufe|mal geteilt)$", re.I)
+# a post's labels, not its text
+LABEL = re.compile(r"^(?:pinned(?: post)?|angeheftet|angepinnt|oben angeheftet|épinglé|"
+                   r"fijado|fissato|key (?:event|update)|highlight)$", re.I)
+# reader comments: never the content (a long thread outweighs a short blog)
+COMMENT_TOKENS = frozenset({"comments", "commentlist", "kommentare", "leserkommentare",
+                            "disqus"})
 COUNTER_TOKENS = frozenset({"count", "counter", "comments", "shares", "likes", "views"})
 CONTAINERS = frozenset("div section article main span header footer center body".split())
 HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
@@ -73,6 +87,13 @@ def _tokens(el: etree._Element) -> set[str]:
     return set(raw.replace("_", " ").replace("-", " ").split())
 
 
+def _comments(el: etree._Element) -> bool:
+    """A reader-comments section (`div#comments`, `ol.commentlist`, `#disqus_thread`)."""
+    raw = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+    return ("comment" in raw or "kommentar" in raw or "disqus" in raw) and bool(
+        _tokens(el) & COMMENT_TOKENS)
+
+
 def _noise_reason(el: etree._Element, tag: str) -> str | None:
     attrib = el.attrib
     if tag in FURNITURE or (attrib.get("role") or "").lower() in FURNITURE_ROLES:
@@ -80,6 +101,8 @@ def _noise_reason(el: etree._Element, tag: str) -> str | None:
     if "hidden" in attrib or attrib.get("aria-hidden") == "true":
         return "hidden elements"
     tokens = _tokens(el) if "class" in attrib or "id" in attrib else set()
+    if tokens & COMMENT_TOKENS:
+        return "reader comments"
     if tokens & AD_TOKENS:
         return "ad slots and promotions"
     if tokens & SHARE_TOKENS or (tag == "a" and SHARE_HOSTS.match(attrib.get("href") or "")):
@@ -91,12 +114,13 @@ def _noise_reason(el: etree._Element, tag: str) -> str | None:
         return None
     if not children and len(el.text or "") > 120:
         return None  # a paragraph, not a label
-    text = " ".join((el.text or "").split()) if not children else " ".join(etree.tostring(
-        el, method="text", encoding="unicode", with_tail=False).split())
+    text = " ".join((el.text or "").split()) if not children else _text(el)
     if not text or len(text) >= 40:
         return None
     if RELATIVE_TIME.match(text) or MACHINE_TIME.match(text):
         return "relative times ('vor 3 Stunden', '5 mins ago')"
+    if LABEL.match(text):
+        return "labels ('Pinned', 'Key event')"
     counter = COUNTER.match(text) or (text.isdigit() and tokens & COUNTER_TOKENS)
     if counter and tag in ("span", "div", "a", "small", "b", "strong"):
         return "counters (comments, shares, views)"
@@ -139,12 +163,89 @@ def strip_noise(root: etree._Element, noise: Noise) -> None:
         gone.add(id(el))
         if reason:
             noise.add(reason)
-        if tag_of(el) == "time" and el.get("datetime"):
-            # the machine time stays readable; only the "4m ago" shown for it goes
-            for child in list(el):
-                el.remove(child)
-            el.text = None
+        held = next((n for n in el.iter() if isinstance(n.tag, str)
+                     and structured.attribute_time(n) is not None), None)
+        if held is not None:
+            # the machine time stays readable (in the element that holds it, emptied);
+            # only the "4m ago" shown for it goes
+            for child in list(held):
+                held.remove(child)
+            held.text = None
+            if held is not el:
+                for child in list(el):
+                    el.remove(child)
+                el.text, held.tail = None, None
+                el.append(held)
             continue
+        remove(el)
+
+
+# a block whose text is mostly links ("Mehr zum Thema", "Related", "Lesen Sie auch: …")
+LINK_BLOCKS = frozenset("p ul ol dl div section".split())
+LINK_SHARE = 0.6
+LINK_BLOCK_LIMIT = 800  # longer blocks are content with links in it
+# a line that sends the reader elsewhere: "Lesen Sie auch: <a>…</a>"
+READ_ALSO = re.compile(
+    r"^\W{0,3}(?:lesen sie (?:auch|mehr)|lies auch|mehr zum thema|auch interessant|"
+    r"das könnte sie (?:auch )?interessieren|read (?:more|also)|see also|related|more on this|"
+    r"(?:à )?lire aussi|lea también|leer también|leggi anche|lees ook|lees meer|"
+    r"czytaj (?:też|także)|zobacz (?:też|także)|čtěte také|přečtěte si také|läs också|"
+    r"les også|læs også)\b", re.I)
+
+
+def _text(el: etree._Element) -> str:
+    return " ".join(etree.tostring(el, method="text", encoding="unicode",
+                                   with_tail=False).split())
+
+
+def spaced_text(el: etree._Element) -> str:
+    """`el`'s text with its pieces kept apart ("Related" in an <h3> above a list)."""
+    return " ".join(" ".join(p for p in el.itertext() if isinstance(p, str)).split())
+
+
+def strip_link_blocks(root: etree._Element, noise: Noise) -> None:
+    """Remove blocks under `root` whose text is mostly links: related-article lists,
+    "Read also" lines, tables of contents. A link in a heading (an entry's permalink)
+    counts as text, and a block with a <time> is an entry's header (a permalink on its
+    time), never a link list."""
+    length: dict[etree._Element, int] = {}
+    linked: dict[etree._Element, int] = {}
+    # the elements themselves, not their id(): a proxy's id is reused once it is freed
+    timed = {t for el in root.iter("time") for t in (el, *el.iterancestors())}
+    for el in reversed(list(root.iter())):
+        if not isinstance(el.tag, str):
+            continue
+        own = len((el.text or "").strip())
+        total, links = own, 0
+        for child in el:
+            tail = len((child.tail or "").strip())
+            total += length.get(child, 0) + tail
+            links += linked.get(child, 0)
+        tag = el.tag.lower()
+        if tag in HEADINGS:
+            links = 0
+        elif tag == "a" and el.get("href") is not None:
+            links = total
+        length[el], linked[el] = total, links
+    doomed = []
+    stack = [iter(root)]
+    while stack:
+        found = next(stack[-1], None)
+        if found is None:
+            stack.pop()
+            continue
+        el, tag = found, tag_of(found)
+        total = length.get(el, 0)
+        links = linked.get(el, 0)
+        candidate = (tag in LINK_BLOCKS or "-" in tag) and 0 < total <= LINK_BLOCK_LIMIT and (
+            links > 0 and el not in timed)
+        if candidate and (links >= LINK_SHARE * total or (
+                total < 300 and READ_ALSO.match(spaced_text(el)))):
+            doomed.append(el)
+            continue
+        stack.append(iter(el))
+    for el in doomed:
+        noise.add("link lists and 'read also' lines")
         remove(el)
 
 
@@ -155,8 +256,8 @@ def weights(root: etree._Element) -> dict[etree._Element, int]:
     length: dict[etree._Element, int] = {}
     for el in reversed(list(root.iter())):
         tag = el.tag
-        if not isinstance(tag, str) or tag in FURNITURE:
-            continue  # scripts hold much text that nobody reads
+        if not isinstance(tag, str) or tag in FURNITURE or _comments(el):
+            continue  # scripts hold much text that nobody reads, comments are no content
         own = len((el.text or "").strip())
         total, kept = own, own
         for child in el:
@@ -167,6 +268,9 @@ def weights(root: etree._Element) -> dict[etree._Element, int]:
         # a link's text, and a block whose text is more than half links, weigh nothing
         weight[el] = 0 if tag == "a" or kept * 2 < total else kept
     return weight
+
+
+ENTRY_TEXT = 80  # an entry's own text is longer than its time and byline
 
 
 def main_content(root: etree._Element) -> tuple[etree._Element, dict[etree._Element, int], str]:
@@ -184,9 +288,56 @@ def main_content(root: etree._Element) -> tuple[etree._Element, dict[etree._Elem
         share = weight.get(best, 0)
         if not is_container(tag_of(best)) or share <= 0 or share < 0.6 * weight.get(node, 0):
             break
+        if _one_of_entries(best, children, weight):
+            break  # one long entry among its timed siblings: the list of them is the content
         node = best
     share = max(0, min(100, 100 * weight.get(node, 0) // total))
     return node, weight, f"<{describe(node)}> with {share}% of the page's text"
+
+
+def _one_of_entries(el: etree._Element, siblings: list[etree._Element],
+                    weight: dict[etree._Element, int]) -> bool:
+    """`el` and a sibling of its kind (its tag, a class in common) both show a time, and
+    `el` holds no entries itself: they are entries of a live page, `el` just the longest
+    (not one of a page's tabs, each a list of entries)."""
+    classes = set((el.get("class") or "").split())
+    twins = [s for s in siblings if s is not el and s.tag == el.tag and (
+        classes & set((s.get("class") or "").split()) if classes else not s.get("class"))]
+    return bool(twins) and _timed(el) and any(_timed(t) for t in twins[:4]) and not (
+        _holds_entries(el, weight))
+
+
+def _holds_entries(el: etree._Element, weight: dict[etree._Element, int]) -> bool:
+    """Somewhere in `el` two parts with text of their own each show a time."""
+    stack = [(el, 0)]
+    while stack:
+        node, depth = stack.pop()
+        timed = 0
+        for child in node:
+            if not isinstance(child.tag, str) or weight.get(child, 0) < ENTRY_TEXT:
+                continue
+            if _timed(child):
+                timed += 1
+                if timed >= 2:
+                    return True
+            if depth < 4:
+                stack.append((child, depth + 1))
+    return False
+
+
+def _timed(el: etree._Element) -> bool:
+    """`el` shows a time: a <time>, a time attribute or class, a clock on its own."""
+    for n, node in enumerate(el.iter()):
+        if n > 2000:
+            break
+        if not isinstance(node.tag, str):
+            continue
+        if node.tag == "time" or any(structured.time_attribute(str(a)) for a in node.attrib) or (
+                any(t in (node.get("class") or "").lower() for t in ("time", "date", "zeit"))
+        ) or (not len(node) and len(node.text or "") < 24 and times.parse_clock(
+                (node.text or "").strip(), loose=True) is not None):
+            return True
+    return False
 
 
 def is_container(tag: str) -> bool:
@@ -207,7 +358,7 @@ def blocks(root: etree._Element) -> list[etree._Element]:
     """The content blocks under `root` in reading order: containers are entered, blocks
     (paragraphs, headings, lists, figures, rules, text-only divs) are not."""
     out: list[etree._Element] = []
-    if tag_of(root) not in CONTAINERS:
+    if not is_container(tag_of(root)):
         return [root]
     stack = [iter(root)]
     while stack:

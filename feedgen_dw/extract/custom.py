@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import re
 from copy import deepcopy
-from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -31,25 +30,9 @@ from feedgen_dw.extract.html import (
 )
 from feedgen_dw.extract.titles import first_words
 from feedgen_dw.model import Article, Section
+from feedgen_dw.profile import Profile
 
-DEFAULT_TIME = r"(?P<hour>\d{1,2})[.:](?P<minute>\d{2})"
 DEFAULT_DAY = r"(?P<day>\d{1,2})\.?\s+(?P<month>[A-Za-zäÄ]+)\s+(?P<year>\d{4})"
-
-
-@dataclass(frozen=True)
-class Profile:
-    """A site described by selectors; validated when the config is loaded."""
-
-    name: str
-    entries: str
-    split: str = "element"  # element | heading
-    title: str | None = None  # CSS inside an entry; headings are their own title
-    title_strip: str | None = None  # regex removed from titles (e.g. a time prefix)
-    time: str | None = None  # CSS inside an entry whose text (or datetime) holds the time
-    time_format: str = DEFAULT_TIME  # regex: hour, minute (day, month, year optional)
-    day: str | None = None  # regex on headings that separate days (not entries)
-    timezone: str = "Europe/Berlin"
-    drop: tuple[str, ...] = field(default_factory=tuple)
 
 
 def _day(text: str, pattern: str, near: date | None) -> date | None:

@@ -28,6 +28,9 @@ from feedgen_dw.extract.content import (
     Noise,
     blocks,
     main_content,
+    remove,
+    spaced_text,
+    strip_link_blocks,
     strip_noise,
     tag_of,
 )
@@ -36,9 +39,12 @@ from feedgen_dw.extract.entries import (
     RULE_RE,
     UPDATE_RE,
     Entry,
+    as_blocks,
+    bold_title,
     entry_stamp,
     from_containers,
     repeated,
+    timed_items,
 )
 from feedgen_dw.extract.html import (
     Known,
@@ -50,13 +56,14 @@ from feedgen_dw.extract.html import (
     sanitize_known,
     to_uri,
 )
+from feedgen_dw.extract.names import ZONE_ALTERNATIVES
 from feedgen_dw.extract.titles import derived_title, strip_lead
 from feedgen_dw.model import Article, Section
 
 NAME = "generic"
 ZONE_WRITTEN_RE = re.compile(
     # not \b: lxml's text of "<span>12.50 BST</span><span>Jane Doe" runs the two together
-    r"\d[.:][0-5]\d\s*(?:[ap]\.?m\.?\s*)?\(?(" + times.ZONE_ALTERNATIVES + r")(?![a-z])")
+    r"\d[.:][0-5]\d\s*(?:[ap]\.?m\.?\s*)?\(?(" + ZONE_ALTERNATIVES + r")(?![a-z])")
 
 
 @dataclass
@@ -85,6 +92,27 @@ def _bold_headline(el: etree._Element) -> str:
     return head if len(head) >= 12 and len(head.split()) >= 2 else ""
 
 
+def _bold_time(el: etree._Element) -> bool:
+    """A bold run that opens `el` with nothing but its time ("+++ 12. 3. 2025 08:15 +++"),
+    and text after it."""
+    if not _is_bold_lead(el):
+        return False
+    bold = next(c for c in el if isinstance(c.tag, str))
+    return not strip_lead(quick_text(bold)).strip(" +*|:–—-()") and bool(
+        (bold.tail or "").strip() or len(el) > 1)
+
+
+def _drop_lead(el: etree._Element) -> None:
+    """Take the bold run that opens `el` out, with a line break after it."""
+    bold = next(c for c in el if isinstance(c.tag, str))
+    after = bold.getnext()
+    if after is not None and tag_of(after) == "br" and not (bold.tail or "").strip():
+        remove(after)
+    remove(bold)
+    if el.text:
+        el.text = el.text.lstrip()
+
+
 Mark = tuple[times.Stamp, int] | None  # a block that opens an entry: its time, prefix end
 
 
@@ -95,11 +123,12 @@ def _split(stream: list[etree._Element], texts: list[str], marks: list[Mark],
     entries: list[Entry] = []
     intro: list[etree._Element] = []
     day, group = None, 0
+    heading: etree._Element | None = None  # the block just placed, when it is a heading
     for el, text, marked in zip(stream, texts, marks, strict=True):
         tag = tag_of(el)
         short_line = tag in HEADINGS or (tag == "p" and len(text) < 48 and _is_bold_lead(el))
         if not marked and short_line and times.is_day_heading(text):
-            day, group = times.parse_day(text, near), group + 1
+            day, group, heading = times.parse_day(text, near), group + 1, None
             continue
         if marked:
             stamp, end = marked
@@ -110,11 +139,24 @@ def _split(stream: list[etree._Element], texts: list[str], marks: list[Mark],
                 # "12:31" alone: the headline is the heading that follows, if any
                 entries.append(Entry(strip_lead(text[end:]), [], stamp))
             else:
-                entries.append(Entry(_bold_headline(el), [el], stamp))
+                head = _bold_headline(el)
+                if head or _bold_time(el):
+                    _drop_lead(el)  # the headline is the item's title, the time its time
+                # a line with nothing but the time is the item's time, not its text
+                bare = not strip_lead(text[end:]).strip(" +*|:–—-()")
+                entry = Entry(head, [] if bare else [el], stamp)
+                if heading is not None:
+                    # a heading right above a time line opens that entry, never ends one
+                    (entries[-1].elements if entries else intro).remove(heading)
+                    entry.elements.insert(0, heading)
+                entries.append(entry)
+            heading = None
             continue
+        heading = None
         if RULE_RE.match(text) or tag == "hr":
             continue
         (entries[-1].elements if entries else intro).append(el)
+        heading = el if tag in HEADINGS else None
     if intro and (keep_intro or not entries):
         entries.insert(0, Entry("", intro, times.Stamp(group=-1), lead=True))
     elif intro:
@@ -138,10 +180,14 @@ def _by_rules(stream: list[etree._Element], noise: Noise) -> list[Entry]:
 
 def _by_updates(stream: list[etree._Element], texts: list[str], near: date | None
                 ) -> list[Entry]:
-    """Update paragraphs each make an entry; everything else is the original report."""
+    """Update paragraphs each make an entry; everything else is the original report.
+    When a line says where the original report starts ("Erstmeldung …:"), the paragraphs
+    after an update line up to the next are that update's."""
     entries: list[Entry] = []
     original = Entry("", [], times.Stamp(), lead=True)
     group = 0
+    marked_original = any(ORIGINAL_RE.match(t) for t in texts)
+    current: Entry | None = None
     for el, text in zip(stream, texts, strict=True):
         if tag_of(el) not in HEADINGS and UPDATE_RE.match(text):
             stamp = entry_stamp(text, near, loose=True)[0]
@@ -149,9 +195,13 @@ def _by_updates(stream: list[etree._Element], texts: list[str], near: date | Non
                 group += 1  # a date of its own: crossings count from here
             stamp.group = group
             if not ORIGINAL_RE.match(text):
-                entries.append(Entry("", [el], stamp))
+                current = Entry("", [el], stamp)
+                entries.append(current)
                 continue
-            original.stamp = stamp
+            original.stamp, current = stamp, None
+        elif current is not None and marked_original:
+            current.elements.append(el)
+            continue
         original.elements.append(el)
         if not any(e is original for e in entries):
             entries.append(original)
@@ -160,6 +210,14 @@ def _by_updates(stream: list[etree._Element], texts: list[str], near: date | Non
 
 def _timed(found: tuple[times.Stamp, int]) -> Mark:
     return found if found[0].clock is not None else None
+
+
+def _paragraph_marks(stream: list[etree._Element], texts: list[str], near: date | None,
+                     items: set[etree._Element]) -> list[Mark]:
+    # a bold run, or a list item or table row (the time in a cell of its own), is loose
+    return [_timed(entry_stamp(t, near, el in items or _is_bold_lead(el)))
+            if tag_of(el) not in HEADINGS else None
+            for el, t in zip(stream, texts, strict=True)]
 
 
 def _marker(stream: list[etree._Element], texts: list[str], main: etree._Element,
@@ -177,25 +235,44 @@ def _marker(stream: list[etree._Element], texts: list[str], main: etree._Element
         parent, members, signature = found
         return (from_containers(parent, members, near),
                 f"repeated <{signature}> elements")
-    paragraphs = [_timed(entry_stamp(t, near, _is_bold_lead(el))) if tag not in HEADINGS
-                  else None for el, tag, t in zip(stream, tags, texts, strict=True)]
+    paragraphs = _paragraph_marks(stream, texts, near, set())
     updates = [tag not in HEADINGS and bool(UPDATE_RE.match(t))
                for tag, t in zip(tags, texts, strict=True)]
     # timed "Update …" lines over a report: the report is one entry, not the last update's
     if any(updates) and all(u for u, m in zip(updates, paragraphs, strict=True) if m):
         return (_by_updates(stream, texts, near),
                 "'Update …:' paragraphs over the original report")
-    if sum(1 for m in paragraphs if m) >= 2:
-        return (_split(stream, texts, paragraphs, near, False, noise),
+    # lists and tables of timed items are paragraphs too, one an item
+    lines, items = timed_items(stream)
+    line_texts, marks = texts, paragraphs
+    if items:
+        text_of = dict(zip(stream, texts, strict=True))
+        line_texts = [text_of[el] if el in text_of else spaced_text(el) for el in lines]
+        marks = _paragraph_marks(lines, line_texts, near, items)
+    if sum(1 for m in marks if m) >= 2:
+        as_blocks(lines)
+        return (_split(lines, line_texts, marks, near, False, noise),
                 "paragraphs that open with a clock time")
     if sum(1 for el, t in zip(stream, texts, strict=True)
            if tag_of(el) == "hr" or (t and RULE_RE.match(t))) >= 2:
         return _by_rules(stream, noise), "rules between entries (<hr>, ___, ***)"
     for level in ("h2", "h3"):
         if tags.count(level) >= 2:
-            marks: list[Mark] = [(times.Stamp(), 0) if tag == level else None for tag in tags]
+            marks = [(times.Stamp(), 0) if tag == level else None for tag in tags]
             return _split(stream, texts, marks, near, True, noise), f"<{level}> sections"
     return [Entry("", stream, times.Stamp(), lead=True)], "none: the whole page is one item"
+
+
+def _unrepeated(sections: list[Section], noise: Noise) -> list[Section]:
+    """Sections without the earlier copies of an entry the page shows twice (a pinned
+    post on top of the stream that holds it too): same headline, time and text."""
+    last = {(s.headline, s.published, s.text): n for n, s in enumerate(sections)
+            if len(s.text) >= 60}
+    kept = [s for n, s in enumerate(sections)
+            if last.get((s.headline, s.published, s.text), n) == n]
+    for _ in range(len(sections) - len(kept)):
+        noise.add("entries shown twice (pinned posts)")
+    return kept
 
 
 def matches(url: str, selector: Selector) -> str | None:
@@ -239,6 +316,7 @@ def extract_notes(page: str | bytes, url: str, selector: Selector | None = None,
     # noise is looked for in the content only: the rest of the page is left out anyway
     main, weight, notes.main = main_content(root)
     strip_noise(main, noise)
+    strip_link_blocks(main, noise)
     anchor = page_times.get("modified") or page_times.get("published") or page_times.get("url")
     near = anchor.value.date() if anchor else None
     # the page's headline is the feed's title, not an entry's text
@@ -257,9 +335,12 @@ def extract_notes(page: str | bytes, url: str, selector: Selector | None = None,
     published, notes.dates = times.place(stamps, page_times, zone.tz)
     sections: list[Section] = []
     for entry, when in zip(entries, published, strict=True):
-        if not entry.head and entry.elements and tag_of(entry.elements[0]) in HEADINGS:
-            # an entry that opens with a heading (below a clock on a line of its own)
-            entry.head, entry.elements = quick_text(entry.elements[0]), entry.elements[1:]
+        if not entry.head and entry.elements and (tag_of(entry.elements[0]) in HEADINGS or (
+                not entry.lead and len(entry.elements) > 1 and bold_title(entry.elements[0]))):
+            # an entry that opens with a heading (below a clock on a line of its own), or
+            # with a paragraph of nothing but bold text
+            entry.head = bold_title(entry.elements[0]) or quick_text(entry.elements[0])
+            entry.elements = entry.elements[1:]
         html, text, digest = sanitize_known(entry.elements, canonical, None, known, NAME)
         if not (text or entry.head):
             noise.add("empty entries")
@@ -272,6 +353,7 @@ def extract_notes(page: str | bytes, url: str, selector: Selector | None = None,
         sections.append(Section(headline=headline, html=html, text=text, published=when,
                                 source_key=key, authors=entry.authors, raw_digest=digest,
                                 is_lead=entry.lead))
+    sections = _unrepeated(sections, noise)
     if not sections:
         raise ExtractError(f"{url}: extraction found nothing: no text in the page's body")
     parts = urlsplit(canonical)

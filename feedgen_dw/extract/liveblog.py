@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from lxml import etree
 from parsel import Selector
 
 from feedgen_dw.errors import ExtractError
@@ -231,12 +232,41 @@ def degraded(updates: list[_Update]) -> list[str]:
     return faults
 
 
+def fewer_than_the_page(sel: Selector, updates: list[_Update]) -> str:
+    """'N updates for M entries on the page' when the page holds more entry elements (with
+    ids, beside the element of an update's id) than its structured data lists, or ""."""
+    root = sel.root
+    for update in updates[:3]:
+        key = (update.key or "").rsplit("#", 1)[-1]
+        if not key or not isinstance(root, etree._Element):
+            continue
+        # the attribute axis is scanned fast; "block-<id>" ends with the update's id
+        found = root.xpath("//@id[contains(., $k)]/.. | //@data-post-id[. = $k]/..", k=key)
+        hits = [e for e in found if isinstance(e, etree._Element) and (
+            (e.get("id") or "").endswith(key) or e.get("data-post-id") == key)] if isinstance(
+            found, list) else []
+        if not hits:
+            continue
+        el = hits[0]
+        parent = el.getparent()
+        while parent is not None and len([c for c in parent if isinstance(c.tag, str)]) == 1:
+            el, parent = parent, parent.getparent()  # li > article[id]: the li's siblings
+        if parent is None:
+            return ""
+        kin = [c for c in parent if c.tag == el.tag and (
+            c.get("id") or c.get("data-post-id") or any(d.get("id") for d in c.iter()))]
+        # a pinned copy among ten entries is no missing update; one of three is
+        more = len(kin) - len(updates) >= len(updates) // 10 + 1
+        return f"{len(updates)} updates for {len(kin)} entries on the page" if more else ""
+    return ""
+
+
 def _from_dom(page: str | bytes, url: str, sel: Selector, known: Known | None,
               updates: list[_Update], faults: list[str]) -> tuple[Section, ...] | None:
     """The page's own entries instead of degraded structured updates, when the generic
     reader finds one entry element per update; keyed like the updates they render."""
     if not {"one date for every update", f"bodies cut at {max(len(u.body) for u in updates)}"
-            " characters"} & set(faults):
+            " characters"} & set(faults) and not any("entries on the page" in f for f in faults):
         return None
     try:
         dom = generic.extract_notes(page, url, sel, known)[0]
@@ -272,6 +302,9 @@ def extract(page: str | bytes, url: str, selector: Selector | None = None,
         sel.css("title::text").get() or "") or canonical
     updates = _utc(updates, sel, canonical)
     faults = degraded(updates)
+    fewer = fewer_than_the_page(sel, updates) if updates else ""
+    if fewer:
+        faults.append(fewer)
     if "the blog's authors on every update" in faults:
         updates = [_Update(u.key, u.headline, u.body, u.published, ()) for u in updates]
     sections = tuple(_sections(updates, title))

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from feedgen_dw.extract import extract_with_notes
-from feedgen_dw.extract.custom import Profile
 from feedgen_dw.extract.generic import Notes
 from feedgen_dw.model import Article, Section
+from feedgen_dw.profile import Profile
 
 PREVIEW = 200
 

@@ -16,76 +16,50 @@ from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from lxml import etree
 from parsel import Selector
 
+from feedgen_dw.extract.names import (
+    COUNTRY_ZONES,
+    LANGUAGE_ZONES,
+    MONTH_ALTERNATIVES,
+    MONTHS,
+    ZONE_ALTERNATIVES,
+    ZONE_NAMES,
+)
+from feedgen_dw.extract.structured import epoch as epoch
 from feedgen_dw.extract.structured import json_ld_objects
-
-MONTHS = {m: n for n, names in enumerate([
-    ("januar", "jänner", "january", "jan", "janvier", "gennaio", "enero", "stycznia"),
-    ("februar", "february", "feb", "février", "febbraio", "febrero", "lutego"),
-    ("märz", "march", "mar", "mars", "marzo", "marca"),
-    ("april", "apr", "avril", "aprile", "abril", "kwietnia"),
-    ("mai", "may", "maggio", "mayo", "maja"),
-    ("juni", "june", "jun", "juin", "giugno", "junio", "czerwca"),
-    ("juli", "july", "jul", "juillet", "luglio", "julio", "lipca"),
-    ("august", "aug", "août", "agosto", "sierpnia"),
-    ("september", "sep", "sept", "septembre", "settembre", "septiembre", "września"),
-    ("oktober", "october", "okt", "oct", "octobre", "ottobre", "octubre", "października"),
-    ("november", "nov", "novembre", "noviembre", "listopada"),
-    ("dezember", "december", "dez", "dec", "décembre", "dicembre", "diciembre", "grudnia"),
-], start=1) for m in names}
-MONTH_ALTERNATIVES = "|".join(sorted(MONTHS, key=len, reverse=True))
-# named zones written after clock times; IST is India's (Ireland writes GMT/IST rarely)
-ZONE_NAMES = {
-    "UTC": "UTC", "GMT": "Europe/London", "BST": "Europe/London", "WET": "Europe/Lisbon",
-    "MEZ": "Europe/Berlin", "MESZ": "Europe/Berlin", "CET": "Europe/Berlin",
-    "CEST": "Europe/Berlin", "EET": "Europe/Kyiv", "EEST": "Europe/Kyiv",
-    "ET": "America/New_York", "EST": "America/New_York", "EDT": "America/New_York",
-    "CT": "America/Chicago", "CST": "America/Chicago", "CDT": "America/Chicago",
-    "PT": "America/Los_Angeles", "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles",
-    "IST": "Asia/Kolkata", "JST": "Asia/Tokyo", "AEST": "Australia/Sydney",
-    "AEDT": "Australia/Sydney", "MSK": "Europe/Moscow",
-}
-ZONE_ALTERNATIVES = "|".join(sorted(ZONE_NAMES, key=len, reverse=True))
-# an outlet's country, from its TLD or its page language, when the page names no zone
-COUNTRY_ZONES = {
-    "de": "Europe/Berlin", "at": "Europe/Vienna", "ch": "Europe/Zurich",
-    "uk": "Europe/London", "gb": "Europe/London", "ie": "Europe/Dublin",
-    "fr": "Europe/Paris", "it": "Europe/Rome", "es": "Europe/Madrid", "pl": "Europe/Warsaw",
-    "nl": "Europe/Amsterdam", "be": "Europe/Brussels", "lu": "Europe/Luxembourg",
-    "dk": "Europe/Copenhagen", "se": "Europe/Stockholm", "no": "Europe/Oslo",
-    "fi": "Europe/Helsinki", "cz": "Europe/Prague", "sk": "Europe/Bratislava",
-    "hu": "Europe/Budapest", "pt": "Europe/Lisbon", "gr": "Europe/Athens",
-    "ua": "Europe/Kyiv", "ro": "Europe/Bucharest", "in": "Asia/Kolkata",
-    "jp": "Asia/Tokyo", "nz": "Pacific/Auckland",
-}
-# languages spoken in (nearly) one zone; "en", "es", "pt" and "fr" alone say nothing
-LANGUAGE_ZONES = {
-    "de": "Europe/Berlin", "it": "Europe/Rome", "pl": "Europe/Warsaw",
-    "nl": "Europe/Amsterdam", "cs": "Europe/Prague", "da": "Europe/Copenhagen",
-    "sv": "Europe/Stockholm", "nb": "Europe/Oslo", "fi": "Europe/Helsinki",
-    "hu": "Europe/Budapest", "el": "Europe/Athens", "uk": "Europe/Kyiv",
-    "ro": "Europe/Bucharest", "ja": "Asia/Tokyo", "hi": "Asia/Kolkata",
-}
+from feedgen_dw.extract.structured import parse_iso as parse_iso
 
 # A clock time: "12.31", "9:05", "21h47", "1.23pm", "1 p.m.", with "Uhr" or a zone after it.
 # Not a race time, a score or an amount ("65.06 sek.", "2.50 Euro").
 CLOCK_RE = re.compile(
-    r"(?<![\d.,:/])(?P<hour>[01]?\d|2[0-3])(?:[.:h](?P<minute>[0-5]\d))?"
+    r"(?<![\d.,:/])(?P<hour>[01]?\d|2[0-3])(?:(?P<sep>[.:h]| h )(?P<minute>[0-5]\d))?"
     r"(?!\d|[.,]\d|:\d)\s*(?P<ampm>[ap]\.?\s?m\b\.?)?"
-    r"(?P<uhr>\s*Uhr\b)?(?:\s*\(?(?P<zone>" + ZONE_ALTERNATIVES + r")\b\)?)?"
+    r"(?P<uhr>\s*(?:Uhr|uur|h(?![\w.]))(?!\w))?"
+    # a zone is written in capitals: "15:30 et les …" is French, "9 h 30 cet …" too
+    r"(?:\s*\(?(?P<zone>(?-i:" + ZONE_ALTERNATIVES + r"))\b\)?)?"
     r"(?!\s*(?:sek|sec|s\b|min|km|m\b|%|prozent|percent|euro|€|\$|mio|mrd|punkte|pkt))",
     re.I,
 )
+# what may stand before a clock time that opens a line: "ore 10:45", "um 9.05", "à 15 h 30"
+CLOCK_LEAD_RE = re.compile(
+    r"^(?:(?:posted )?at|ore|alle|um|gegen|à|a las|om|kl\.?|klo|kello)$", re.I)
+# leads that say the number after them is a clock time ("ore 10.45", "kl. 9.30")
+CLOCK_WORD_RE = re.compile(r"^(?:posted at|ore|kl\.?|klo|kello)$", re.I)
 DAY_DM_RE = re.compile(r"(?<![\d.])(?P<day>[0-3]?\d)\.\s*(?P<month>[01]?\d)\."
                        r"(?:\s*(?P<year>\d{4}))?(?![\d.]|\s*Uhr)")
 DAY_NAME_RE = re.compile(
-    r"(?<!\d)(?P<day>[0-3]?\d)(?:\.|st|nd|rd|th)?\s+(?P<month>" + MONTH_ALTERNATIVES + r")\b\.?"
-    r"(?:,?\s+(?P<year>\d{4}))?", re.I)
+    r"(?<!\d)(?P<day>[0-3]?\d)(?:\.|st|nd|rd|th|er)?\s+(?:de\s+)?(?P<month>"
+    + MONTH_ALTERNATIVES + r")\b\.?(?:,?\s+(?:de\s+)?(?P<year>\d{4}))?", re.I)
 DAY_US_RE = re.compile(
     r"\b(?P<month>" + MONTH_ALTERNATIVES + r")\.?\s+(?P<day>[0-3]?\d)(?:st|nd|rd|th)?\b(?!:|\.\d)"
     r"(?:,?\s+(?P<year>\d{4}))?", re.I)
 DAY_ISO_RE = re.compile(r"\b(?P<year>\d{4})-(?P<month>[01]\d)-(?P<day>[0-3]\d)\b")
+# a visible line with the page's own time ("Stand: 12.03.2025 19:44 Uhr")
+STAND_RE = re.compile(
+    r"(?:stand|aktualisiert|zuletzt aktualisiert|last updated|updated|mis à jour|"
+    r"actualizado|aggiornato|bijgewerkt)\b(?:\s+(?:am|on|le|el|il|op|at))?\s*:?\s*", re.I)
 URL_DATE_RE = re.compile(
     r"/(?P<year>20\d\d)[/-](?P<month>[01]?\d|" + MONTH_ALTERNATIVES
     + r")[/-](?P<day>[0-3]?\d)(?:[/-]|$)", re.I)
@@ -116,7 +90,8 @@ def parse_clock(text: str, at_start: bool = True, loose: bool = False) -> Clock 
     "12.31" only counts when `loose` (a heading, a bold run): elsewhere it needs "Uhr",
     am/pm, a zone or a colon/dash after it."""
     for found in CLOCK_RE.finditer(text[:400] if at_start else text):
-        if at_start and text[:found.start()].strip(" ([–—-+*•"):
+        lead = text[:found.start()].strip(" ([–—-+*•") if at_start else ""
+        if lead and not CLOCK_LEAD_RE.match(lead):
             return None
         hour, minute = int(found["hour"]), int(found["minute"] or 0)
         ampm = (found["ampm"] or "").lower()
@@ -125,8 +100,8 @@ def parse_clock(text: str, at_start: bool = True, loose: bool = False) -> Clock 
                 return None
             continue
         rest = text[found.end():found.end() + 3].lstrip()
-        marked = bool(ampm or found["uhr"] or found["zone"]) or rest[:1] in (
-            ":", "–", "—", "-", "|")
+        marked = bool(ampm or found["uhr"] or found["zone"] or CLOCK_WORD_RE.match(lead)
+                      ) or "h" in (found["sep"] or "") or rest[:1] in (":", "–", "—", "-", "|")
         if not (loose or marked):
             if at_start:
                 return None
@@ -178,39 +153,33 @@ def parse_day(text: str, near: date | None = None) -> date | None:
     return None
 
 
+WEEKDAY_LEAD_RE = re.compile(r"[^\W\d_]{2,12}\.?,?\s+")  # "Mittwoch, ", "Wed. "
+DATE_START_RE = re.compile(r"(?:[^\W\d_]{2,12}\.?,?\s+){0,2}\d")
+DATE_END_RE = re.compile(r"[\s,•|·–—-]*(?:(?:um|at|à|a las|alle|ore|kl\.?)\s+)?")
+
+
+def date_lead(text: str, near: date | None) -> tuple[date | None, int]:
+    """The date `text` opens with ("12.03.2025, ", "Mittwoch, 12. März ", "March 12,
+    2025, ", "2025-03-12 ") and where what follows it starts; (None, 0) when none."""
+    if not DATE_START_RE.match(text):
+        return None, 0  # most lines: no number, or no month name before one, at the start
+    weekday = WEEKDAY_LEAD_RE.match(text)
+    for start in (0, weekday.end()) if weekday else (0,):
+        for pattern in (DAY_ISO_RE, DAY_NAME_RE, DAY_US_RE, DAY_DM_RE):
+            found = pattern.match(text, start)
+            if found:
+                year = int(found["year"]) if found["year"] else None
+                day = _make_date(year, found["month"], found["day"], near)
+                if day is not None:
+                    rest = DATE_END_RE.match(text, found.end())
+                    return day, rest.end() if rest else found.end()
+    return None, 0
+
+
 def is_day_heading(text: str) -> bool:
     """A short line that is a date and nothing else worth a feed item."""
     return 4 <= len(text) <= 48 and parse_clock(text, at_start=False, loose=False) is None and any(
         p.search(text) for p in (DAY_ISO_RE, DAY_NAME_RE, DAY_US_RE, DAY_DM_RE))
-
-
-def parse_iso(value: object) -> datetime | None:
-    """An ISO 8601 time, aware when it carries a zone, naive when not ("2024-08-05
-    20:59:59.0"); fractions are dropped."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text[-1:] in ("Z", "z"):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if not 1900 <= parsed.year <= 2999:
-        return None  # no live page's; year 1 or 9999 would overflow in zone arithmetic
-    return parsed.replace(microsecond=0)
-
-
-def epoch(value: object) -> datetime | None:
-    """Epoch seconds or milliseconds (`data-post-time="1722888018000"`) as UTC."""
-    if not isinstance(value, str) or not value.strip().isdigit():
-        return None
-    number = int(value.strip())
-    if number > 10**11:
-        number //= 1000
-    if not 10**9 <= number < 4 * 10**9:
-        return None
-    return datetime.fromtimestamp(number, UTC)
 
 
 META_DATES = (
@@ -246,12 +215,33 @@ def page_times(sel: Selector, url: str) -> dict[str, PageTime]:
             if when and when.hour + when.minute:  # a bare date says little
                 found["published"] = PageTime(when, "<time datetime>")
                 break
+    if not found and sel.root is not None:
+        stand = _stand_line(sel.root)
+        if stand is not None:
+            found["modified"] = PageTime(stand, "the page's 'Stand:'/'Updated:' line")
     match = URL_DATE_RE.search(urlsplit(url).path)
     if match:
         day = _make_date(int(match["year"]), match["month"], match["day"], None)
         if day:
             found["url"] = PageTime(datetime(day.year, day.month, day.day), "the URL")
     return found
+
+
+def _stand_line(root: etree._Element) -> datetime | None:
+    """The time a visible "Stand: 12.03.2025 19:44 Uhr" / "Updated: March 12, 2025,
+    7:44 p.m." line gives (local to the page's zone), for pages without a date in
+    their head."""
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el.tag in ("script", "style"):
+            continue
+        if el.text and STAND_RE.match(el.text.lstrip()):
+            line = " ".join(" ".join(t for t in el.itertext() if isinstance(t, str)).split())
+            lead = STAND_RE.match(line)
+            rest = line[lead.end():][:60] if lead else ""
+            day, clock = parse_day(rest), parse_clock(rest, at_start=False, loose=True)
+            if day is not None and clock is not None:
+                return datetime(day.year, day.month, day.day, clock.hour, clock.minute)
+    return None
 
 
 @dataclass(frozen=True)

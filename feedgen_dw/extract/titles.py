@@ -9,10 +9,12 @@ so the `…` that marks a cut is never part of it (diff.section_link drops it).
 from __future__ import annotations
 
 import re
+from datetime import date
 from html import unescape
 
 from feedgen_dw.extract.html import normalize_space
-from feedgen_dw.extract.times import CLOCK_RE, MONTH_ALTERNATIVES
+from feedgen_dw.extract.names import MONTH_ALTERNATIVES
+from feedgen_dw.extract.times import CLOCK_RE, date_lead
 
 SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s")
 # "St. Louis", "Ill.", "Nr. 5", "am 3. Mai", "U.S.", "J. Smith": a period that ends no
@@ -49,10 +51,13 @@ DATELINE_RE = re.compile(
     r"^[A-ZÄÖÜ][A-ZÄÖÜ.'\- ]{2,30}(?:,\s*[A-Z][\w.' ]{1,25})?\s*"
     r"(?:\([A-Za-z/ ]{1,20}\))?\s*[—–-]\s+")
 LEAD_DAY_RE = re.compile(
-    r"^(?:(?:" + MONTH_ALTERNATIVES + r")\.?\s+[0-3]?\d\b|[0-3]?\d\.?\s+(?:"
+    r"^(?:(?:" + MONTH_ALTERNATIVES + r")\.?\s+[0-3]?\d\b(?:,?\s+\d{4}\b)?|[0-3]?\d\.?\s+(?:"
     + MONTH_ALTERNATIVES + r")\b\.?"
     r"(?:\s+\d{4})?)[,:\s–—-]*", re.I)
 TITLE_LIMIT = 100
+ANY_DAY = date(2000, 1, 1)
+# "ore 10:45", "kl. 9.30", "Posted at 10:45": a word before an opening clock time
+CLOCK_LEAD_WORD_RE = re.compile(r"^(?:posted at|ore|alle|um|kl\.?|klo|kello)\s+(?=\d)", re.I)
 
 
 def strip_lead(text: str) -> str:
@@ -64,11 +69,16 @@ def strip_lead(text: str) -> str:
         if found:
             text = text[found.end():]
         text = text.lstrip(LEAD_SEPARATORS)
+        text = CLOCK_LEAD_WORD_RE.sub("", text, count=1)
         clock = CLOCK_RE.match(text)
         if clock and (clock["minute"] or clock["ampm"]):
             text = text[clock.end():].lstrip(LEAD_SEPARATORS)
         text = DATELINE_RE.sub("", text, count=1)
         text = LEAD_DAY_RE.sub("", text, count=1)
+        # a numeric date before a time ("12. 3. 2025 08:15"): which day does not matter here
+        day, after = date_lead(text, ANY_DAY)
+        if day is not None and CLOCK_RE.match(text, after):
+            text = text[after:]
         if text == before:
             break
     return text.strip()

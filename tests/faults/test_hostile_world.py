@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from feedgen_dw import poll as poll_module
+from feedgen_dw import extract as extract_module
 from feedgen_dw.cli import main
 from feedgen_dw.config import FeedConfig, Settings
 from feedgen_dw.demo import FIRST
@@ -109,14 +109,14 @@ def test_a_page_that_breaks_extraction_between_two_good_feeds(
     for n, name in enumerate(("a", "bad", "c")):
         page = FIRST.__class__(**{**FIRST.__dict__, "article_id": f"7000000{n}"})
         urls[name] = server.publish(page)
-    real = poll_module.extract_page
+    real = extract_module.extract_page
 
     def extract(body: bytes, url: str, *args: Any, **kwargs: Any) -> Any:
         if "a-70000001" in url:
             raise RecursionError("maximum recursion depth exceeded")
         return real(body, url, *args, **kwargs)
 
-    monkeypatch.setattr(poll_module, "extract_page", extract)
+    monkeypatch.setattr(extract_module, "extract_page", extract)
     config = tmp_path / "config.yaml"
     config.write_text("feeds:\n" + "".join(f"  {n}:\n    url: {u}\n" for n, u in urls.items()),
                       encoding="utf-8")

@@ -1,0 +1,78 @@
+"""DW's JSON API against the page: bytes to transfer and CPU to extract, per poll.
+
+For the bench page (345 KB, Apollo state) and each saved real DW page that carries a
+state (../shared/realpages/dw): the page's bytes against the API answer's (`data.content`
+of the same state, which is what /graph-api/... answers), and the CPU of extract_page()
+on the page against extract_api() on the answer, both with every section known (a poll
+of a page seen before) and cold. Fetching is not in it: the API path is not wired into
+polls yet.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from feedgen_dw.extract import extract_page
+from feedgen_dw.extract.dw import _apollo_article
+from feedgen_dw.extract.dw_api import extract_api
+from feedgen_dw.extract.dw_live import app_state, state_content
+from feedgen_dw.extract.html import page_selector
+
+HERE = Path(__file__).resolve().parent
+CANONICAL_RE = re.compile(rb'<link[^>]*rel="canonical"[^>]*href="([^"]+)"')
+
+
+def _cpu(call: Any, rounds: int) -> float:
+    samples = []
+    for _ in range(rounds):
+        start = time.thread_time()
+        call()
+        samples.append(time.thread_time() - start)
+    return statistics.median(samples)
+
+
+def _pages(bench: Any) -> list[tuple[str, bytes, str]]:
+    pages = [("bench page", bench.floor_bytes, "https://www.dw.com/de/ukraine-aktuell-1/a-1")]
+    for root in (HERE.parents[1] / "shared", HERE.parents[2] / "shared"):
+        folder = root / "realpages" / "dw"
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.html")):
+                raw = path.read_bytes()
+                found = CANONICAL_RE.search(raw)
+                if found and (b"__APOLLO_STATE__" in raw or b"__APP_STATE__" in raw):
+                    pages.append((path.name, raw, found.group(1).decode()))
+            break
+    return pages
+
+
+def _measure(bench: Any, name: str, raw: bytes, url: str, rounds: int) -> None:
+    page = extract_page(raw, url, "dw")
+    sel = page_selector(raw)
+    article_id = page.article_id.split("-", 1)[1]
+    state = app_state(sel)
+    content = (state_content(state, "article", article_id) if state else None) or (
+        _apollo_article(sel, article_id))
+    if content is None:
+        return
+    answer = json.dumps({"data": {"content": content}}, ensure_ascii=False).encode()
+    known = {s.raw_digest: (s.html, s.text) for s in page.sections if s.raw_digest}
+    page_cpu = _cpu(lambda: extract_page(raw, url, "dw", None, "utf-8", known), rounds)
+    api_cpu = _cpu(lambda: extract_api(answer, url, known), rounds)
+    cold_page = _cpu(lambda: extract_page(raw, url, "dw"), rounds // 4 or 1)
+    cold_api = _cpu(lambda: extract_api(answer, url), rounds // 4 or 1)
+    bench.sample_floor(2)
+    kb = f"{len(raw) // 1000} KB page, {len(answer) // 1000} KB API answer"
+    bench.row(f"DW page path, extract (sections known): {name}", page_cpu,
+              f"{kb}; cold {cold_page * 1000:.2f} ms", page_bytes=len(raw))
+    bench.row(f"DW API path, extract (sections known): {name}", api_cpu,
+              f"{kb}; cold {cold_api * 1000:.2f} ms", api_bytes=len(answer))
+
+
+def api_rows(bench: Any, rounds: int = 20) -> None:
+    for name, raw, url in _pages(bench):
+        _measure(bench, name, raw, url, rounds)
