@@ -188,6 +188,11 @@ def test_a_database_outage_is_one_line_per_node_and_polls_resume_by_themselves(
         _wait(lambda: all(c >= b + 2 for c, b in zip(pages.counts()[:4], before[:4],
                                                      strict=True)),
               "polls to resume without a restart", steps=300, alive=nodes)
+        for log in logs:
+            log.flush()
+        _wait(lambda: all("database status=back" in (tmp_path / f"node{i}" / "log").read_text()
+                          for i in range(2)), "both nodes to find the database back",
+              steps=300, alive=nodes)
     finally:
         if not _accepting(pg_server):
             pg_server.start()
