@@ -306,6 +306,9 @@ def test_sportowefakty_race_times_are_no_clock_times() -> None:
     assert all(s.published is None for s in article.sections)
     assert [s.headline for s in article.sections if s.headline.startswith("Bieg ")][:2] == [
         "Bieg 15", "Bieg 14"]
+    # a heat's header holds its race time and score: neither is a byline
+    assert not any(s.authors for s in article.sections), [
+        s.authors for s in article.sections if s.authors]
 
 
 def test_structured_update_times_without_a_zone_are_in_the_page_zone() -> None:
