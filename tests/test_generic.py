@@ -3,7 +3,6 @@ of live-page markup, the saved real pages, the profile choice and `inspect`."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from tests.conftest import REALPAGES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "generic"
 # the saved pages sit next to the main checkout; a worktree may point at them
-REAL = Path(os.environ.get("FEEDGEN_REALPAGES", str(REALPAGES)))
+REAL = REALPAGES
 
 
 def fixture(name: str, edit: bool = False) -> str:
