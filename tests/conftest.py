@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,9 @@ import pytest
 
 from feedgen_dw.replay import ReplayServer, replay_server
 
-REALPAGES = Path(__file__).resolve().parents[1].parent / "shared" / "realpages"
+# ../shared/realpages beside the checkout; FEEDGEN_REALPAGES for a checkout elsewhere
+REALPAGES = Path(os.environ.get(
+    "FEEDGEN_REALPAGES", Path(__file__).resolve().parents[1].parent / "shared" / "realpages"))
 
 
 @pytest.fixture(autouse=True)

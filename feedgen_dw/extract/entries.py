@@ -305,7 +305,10 @@ def _authors(entry: etree._Element) -> tuple[str, ...]:
     for node in found:
         text = quick_text(node)
         text = BYLINE_RE.sub("", text)
-        if 2 < len(text) < 60 and any(n is node for n in entry.iter()):
+        # a name has no digits: a header's leftovers with some (race times, scores,
+        # counters) are not a byline
+        if (2 < len(text) < 60 and not any(c.isdigit() for c in text)
+                and any(n is node for n in entry.iter())):
             names.append(text)
             remove(node)
     return tuple(dict.fromkeys(names))

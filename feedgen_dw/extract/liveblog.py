@@ -253,7 +253,11 @@ def fewer_than_the_page(sel: Selector, updates: list[_Update]) -> str:
             el, parent = parent, parent.getparent()  # li > article[id]: the li's siblings
         if parent is None:
             return ""
+        # siblings of the entry's kind: its tag and, where it has classes, one of them (ad
+        # slots and recommenders between the entries have ids too)
+        classes = set((el.get("class") or "").split())
         kin = [c for c in parent if c.tag == el.tag and (
+            not classes or classes & set((c.get("class") or "").split())) and (
             c.get("id") or c.get("data-post-id") or any(d.get("id") for d in c.iter()))]
         # a pinned copy among ten entries is no missing update; one of three is
         more = len(kin) - len(updates) >= len(updates) // 10 + 1
