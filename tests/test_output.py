@@ -29,3 +29,22 @@ def test_failure_keeps_the_old_file(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="cannot"):
         write_if_changed(blocker / "f.atom", b"new")
     assert path.read_bytes() == b"old"
+
+
+def test_a_folder_is_looked_through_for_stale_temp_files_once_not_per_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a look per write read the whole folder each time: quadratic in the number of feeds
+    from feedgen_dw import output
+
+    looks = []
+    real = output.os.scandir
+
+    def counting(path: object) -> object:
+        looks.append(path)
+        return real(path)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(output.os, "scandir", counting)
+    for n in range(50):
+        assert write_if_changed(tmp_path / f"f{n}.atom", b"<feed/>")
+    assert len(looks) == 1
