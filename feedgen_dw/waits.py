@@ -13,7 +13,6 @@ import contextlib
 import os
 import select
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -75,27 +74,3 @@ class Scheduler(BlockingScheduler):  # type: ignore[misc]  # APScheduler has no 
             # BlockingScheduler.start() keeps an event that is not set
             self._event = PipeEvent()
         super().start(*args, **kwargs)
-
-
-class Timer(threading.Thread):
-    """threading.Timer, waiting on a PipeEvent: `function` runs after `interval` seconds
-    unless cancel() comes first (threading.Timer never fires under a clock faker)."""
-
-    def __init__(self, interval: float, function: Callable[[], object]) -> None:
-        super().__init__(name="timer", daemon=True)
-        self.interval = interval
-        self.function = function
-        self.finished = PipeEvent()
-
-    def cancel(self) -> None:
-        """Do not run the function (if it has not started)."""
-        self.finished.set()
-
-    def run(self) -> None:
-        try:
-            self.finished.wait(self.interval)
-            if not self.finished.is_set():
-                self.function()
-        finally:
-            self.finished.set()
-            self.finished.close()

@@ -9,16 +9,13 @@ import sys
 import threading
 import time
 
-from feedgen_dw.waits import PipeEvent, Timer
+from feedgen_dw.waits import PipeEvent
 
 PROBE = """
-from feedgen_dw.waits import PipeEvent, Timer
-import threading, time
+from feedgen_dw.waits import PipeEvent
+import time
 start = time.perf_counter()
 PipeEvent().wait(0.2)
-fired = threading.Semaphore(0)
-Timer(0.2, fired.release).start()
-fired.acquire()
 print(round(time.perf_counter() - start, 1))
 """
 
@@ -33,18 +30,6 @@ def test_pipe_event_waits_and_wakes() -> None:
     event.clear()
     assert not event.is_set() and event.wait(0) is False
     event.close()
-
-
-def test_timer_fires_unless_cancelled() -> None:
-    fired: list[int] = []
-    timer = Timer(0.05, lambda: fired.append(1))
-    timer.start()
-    timer.join()
-    cancelled = Timer(0.05, lambda: fired.append(2))
-    cancelled.start()
-    cancelled.cancel()
-    cancelled.join()
-    assert fired == [1]
 
 
 def test_the_waits_keep_time_in_a_process_of_their_own() -> None:
