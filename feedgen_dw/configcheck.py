@@ -6,6 +6,7 @@ truncated rendering of a value (a config's value may be a huge or deeply shared 
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import re
 import reprlib
@@ -137,6 +138,12 @@ def check_database_url(url: str) -> str:
     if not ok:
         raise ConfigError("database: expected postgresql://user@host[:port]/database "
                           "(this URL is malformed or names no database)")
+    # psycopg is an extra: one machine on SQLite does not install it
+    if importlib.util.find_spec("psycopg") is None or importlib.util.find_spec(
+            "psycopg_pool") is None:
+        raise ConfigError("database: a postgresql:// URL needs psycopg; install it with "
+                          "pip install 'feedgen-dw[postgres]' (or .venv/bin/pip install -e "
+                          "'.[postgres]' in a checkout)")
     return url
 
 

@@ -151,3 +151,18 @@ def test_bad_settings(tmp_path: Path, text: str, message: str) -> None:
     if not text.startswith("websub_hub"):
         with pytest.raises(ConfigError, match=re.escape("feeds.x." + message)):
             load_config(_write(tmp_path, feed_level))
+
+
+def test_a_postgresql_database_without_psycopg_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "psycopg" else real(name, *a))
+    path = tmp_path / "config.yaml"
+    path.write_text("database: postgresql://feeds@db.example/feeds\n"
+                    "feeds:\n  x:\n    url: https://example.org/a\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"database: .*feedgen-dw\[postgres\]"):
+        load_config(path)
