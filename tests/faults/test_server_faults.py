@@ -154,9 +154,12 @@ def test_a_request_head_over_the_limit_is_dropped(site: FeedHTTPServer) -> None:
 
 def test_nginx_serves_what_the_tool_writes() -> None:
     conf = (REPO / "contrib" / "nginx.conf").read_text(encoding="utf-8")
-    served = re.search(r"location ~ \^/\[a-z0-9\]\[a-z0-9._-\]\*\\\.\(([a-z|]+)\)\$", conf)
-    assert served, "the location of the feed files"
-    assert set(served.group(1).split("|")) >= {"atom", "rss", "json", "opml", "html", "xsl"}
+    # the feeds' location (its name captured for the browser page) and the other files'
+    locations = re.findall(
+        r"location ~ \^/(?:\(\?<feedname>)?\[a-z0-9\]\[a-z0-9._-\]\*\)?\\\.\(([a-z|]+)\)\$", conf)
+    assert locations, "the locations of the files"
+    served = {suffix for found in locations for suffix in found.split("|")}
+    assert served >= {"atom", "rss", "json", "opml", "html", "xsl"}
     types = re.search(r"types \{(.*?)\}", conf, re.S)
     assert types
     # a types block replaces nginx's mime.types for the server: every suffix is in it
