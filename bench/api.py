@@ -18,9 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from feedgen_dw.extract import extract_page
-from feedgen_dw.extract.dw import _apollo_article
-from feedgen_dw.extract.dw_api import extract_api
-from feedgen_dw.extract.dw_live import app_state, state_content
+from feedgen_dw.extract.dw_api import embedded_content, extract_api
 from feedgen_dw.extract.html import page_selector
 
 HERE = Path(__file__).resolve().parent
@@ -54,9 +52,7 @@ def _measure(bench: Any, name: str, raw: bytes, url: str, rounds: int) -> None:
     page = extract_page(raw, url, "dw")
     sel = page_selector(raw)
     article_id = page.article_id.split("-", 1)[1]
-    state = app_state(sel)
-    content = (state_content(state, "article", article_id) if state else None) or (
-        _apollo_article(sel, article_id))
+    content = embedded_content(sel, article_id)
     if content is None:
         return
     answer = json.dumps({"data": {"content": content}}, ensure_ascii=False).encode()

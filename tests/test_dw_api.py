@@ -14,7 +14,7 @@ from feedgen_dw.demo import FIRST, SECOND
 from feedgen_dw.errors import ExtractError
 from feedgen_dw.extract import extract_page
 from feedgen_dw.extract.dw import _apollo_article
-from feedgen_dw.extract.dw_api import api_url, extract_api, with_image_urls
+from feedgen_dw.extract.dw_api import api_url, embedded_content, extract_api, with_image_urls
 from feedgen_dw.extract.dw_live import app_state, state_content
 from feedgen_dw.extract.html import page_selector
 from feedgen_dw.model import Article
@@ -119,8 +119,6 @@ def test_saved_dw_pages_with_state_extract_alike_through_the_api(path: Path) -> 
     page = extract_page(raw, url, "dw")
     sel = page_selector(raw)
     article_id = page.article_id.split("-", 1)[1]
-    state = app_state(sel)
-    content = (state_content(state, "article", article_id) if state else None) or (
-        _apollo_article(sel, article_id))
+    content = embedded_content(sel, article_id)
     assert content is not None
     _same(extract_api(_api_answer(content), url), page)

@@ -94,6 +94,18 @@ def api_content(body: bytes | str, url: str) -> dict[str, Any]:
     return content
 
 
+def embedded_content(sel: Any, article_id: str) -> dict[str, Any] | None:
+    """The article's `data.content` as the page embeds it (__APP_STATE__, else the Apollo
+    cache): what the API answers for the same article, for tests and the bench."""
+    from feedgen_dw.extract.dw import _apollo_article
+    from feedgen_dw.extract.dw_live import app_state, state_content
+
+    state = app_state(sel)
+    found = (state_content(state, "article", article_id) if state else None) or (
+        _apollo_article(sel, article_id))
+    return found if isinstance(found, dict) else None
+
+
 def extract_api(body: bytes | str, page_url: str, known: Known | None = None) -> Article:
     """The Article of the API answer `body` for the page at `page_url`."""
     content = api_content(body, page_url)
