@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -135,7 +136,10 @@ def test_three_nodes_share_the_feeds_and_a_killed_one_is_taken_over(
     store = open_store(pg_url)
     try:
         polled, seen = store.nodes()
-        assert len(set(polled.values())) >= 2  # the work was shared
+        # every feed was polled since the kill, so last by a node still alive; one alone
+        # may have done it all (a node claims whatever is due while it has free workers)
+        survivors = {f"{socket.gethostname()}/{node.pid}" for node in nodes[1:]}
+        assert set(polled.values()) <= survivors, (set(polled.values()), survivors)
         assert len(seen) == 3
         index = (tmp_path / "public" / "index.html").read_text()  # on the index too
         assert all(node in index for node in seen) and "Nodes" in index
