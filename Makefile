@@ -8,7 +8,7 @@ CONFIG ?= config.yaml
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: install install-dev run poll test crash-test bench lint demo clean
+.PHONY: install install-dev run poll test crash-test bench bench-scale lint demo clean
 
 # the tool alone (run, poll, demo); the test and lint tools only for test and lint
 install: $(VENV)/.runtime
@@ -63,6 +63,14 @@ bench: install-dev
 	$(BIN)/python -m compileall -q feedgen_dw >/dev/null  # as installed: no compiling per run
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/pg_nodes.py --seconds 10
+
+# one daemon on 1,000 to 10,000 feeds at a 1-minute interval, against a local page server
+# (about 30 minutes; SIZES=1000,2000 for fewer); writes docs/benchmark-feeds.png
+SIZES ?= 1000,2000,5000,10000
+bench-scale: install-dev
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[bench]'
+	$(BIN)/python -m compileall -q feedgen_dw >/dev/null
+	$(BIN)/python bench/scale.py --sizes $(SIZES)
 
 lint: install-dev
 	$(BIN)/ruff check feedgen_dw tests

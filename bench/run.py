@@ -288,9 +288,6 @@ def main() -> int:
                          bench.redirect, bench.runs, bench.daemon, bench.memory, bench.scaling,
                          lambda: generic(bench)):
             scenario()
-        from bench.scale import scale
-
-        bench.rows.append(scale(bench.server, bench.tmp, quick=args.quick))
     finally:
         bench.server.stop()
         shutil.rmtree(bench.tmp, ignore_errors=True)
