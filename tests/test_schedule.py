@@ -179,3 +179,25 @@ def test_a_poll_job_whose_database_fails_logs_one_line_and_raises_nothing(
     assert [r.getMessage() for r in caplog.records] == [
         "poll feed=live status=failed error=state/feeds.sqlite3: cannot open database "
         "(Permission denied)"]
+
+
+def test_the_site_job_waits_out_its_last_write_and_feeds_follow_a_reload(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_config(tmp_path, URL)
+    daemon = Daemon(config)
+    writes: list[int] = []
+    monkeypatch.setattr(daemon, "_write_site", lambda: writes.append(1))
+    daemon._site_dirty = True
+    daemon._site_next = float("inf")  # as after a write that cost a very long time
+    daemon._site_job()
+    assert writes == []
+    daemon._site_next = 0.0
+    daemon._site_job()
+    assert writes == [1]
+    assert daemon._feed("live") == daemon.config.feed("live")
+    daemon.schedule_all()
+    config.write_text(config.read_text().replace("  live:", "  other:"), encoding="utf-8")
+    assert daemon.reload()
+    assert daemon._feed("live") is None
+    assert daemon._feed("other") == daemon.config.feed("other")
