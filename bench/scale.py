@@ -115,6 +115,12 @@ class Bench:
                     proc.kill()
 
 
+def commit() -> str:
+    out = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
+                         capture_output=True, text=True, check=False)
+    return out.stdout.strip()
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -143,7 +149,9 @@ def judge(log: list[list[float]], feeds: int, start: float, end: float,
         worst = max([end - arrivals[-1] - allowed, *mine]) if arrivals else float("inf")
         kept += worst <= slack
     late_by.sort()
+    middle = late_by[len(late_by) // 2] + allowed if late_by else None
     return {"kept": kept, "polls": len(late_by), "answers_200": answers[200],
+            "gap_p50_s": None if middle is None else round(middle, 1),
             "answers_304": answers[304], "late_polls": sum(x > slack for x in late_by),
             "late_p99_s": round(late_by[int(0.99 * (len(late_by) - 1))], 2) if late_by else None,
             "late_max_s": round(late_by[-1], 2) if late_by else None}
@@ -196,6 +204,8 @@ def main() -> int:
                         help="seconds a poll may take before it counts as late")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--keep", action="store_true", help="keep the state folder")
+    parser.add_argument("--results", type=Path, default=HERE / "scale-results.json")
+    parser.add_argument("--plot", type=Path, default=HERE.parent / "docs" / "benchmark-feeds.png")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="feedgen-dw-scale-"))
     bench = Bench(folder, args.workers)
@@ -224,10 +234,11 @@ def main() -> int:
     result = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
               "seconds": round(time.monotonic() - started), "interval_s": INTERVAL,
               "jitter_s": JITTER, "slack_s": args.slack, "workers": args.workers,
-              "first_round_s": first_rounds, "cpus": os.cpu_count(),
+              "first_round_s": first_rounds, "cpus": os.cpu_count(), "commit": commit(),
+              "malloc_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")},
               "daemon_failed_lines": log.count("status=failed"), "rows": rows}
-    (HERE / "scale-results.json").write_text(json.dumps(result, indent=2) + "\n", "utf-8")
-    plot(rows, HERE.parent / "docs" / "benchmark-feeds.png")
+    args.results.write_text(json.dumps(result, indent=2) + "\n", "utf-8")
+    plot(rows, args.plot)
     print(json.dumps({k: v for k, v in result.items() if k != "rows"}))
     return 0
 

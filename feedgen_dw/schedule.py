@@ -38,8 +38,7 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF = 3600.0  # failing feeds are retried at least hourly
 SITE_EVERY = 5  # seconds between rewrites of index.html and feeds.opml in the daemon
 # ...and at least this many times the CPU the last rewrite took: it reads and renders every
-# feed (about 0.1 s per 1,000 feeds), so with 10,000 feeds every 5 s it alone took a fifth
-# of a core
+# feed (0.2-0.4 s per 1,000 feeds), so with 5,000 feeds every 5 s it took 40% of a core
 SITE_COST_FACTOR = 20
 # After a restart a failing feed is tried once within this many seconds (then it backs
 # off again): the network may be back, and a restart is often how people say so.
