@@ -179,6 +179,11 @@ class HttpState:
     fetch_url: str | None = None  # where permanent redirects from config_url ended
     etag: str | None = None
     last_modified: str | None = None
+    # the URL etag/last_modified came from (a page's or its API's: they are valid only
+    # there); None in states stored before there were two, meaning the page's
+    validators_from: str | None = None
+    # until when the API of a DW feed is not asked after it failed (source.py)
+    api_off_until: datetime | None = None
 
 
 @dataclass(frozen=True)

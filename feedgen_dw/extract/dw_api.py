@@ -9,7 +9,7 @@ between the two without a change its readers would see. Images in `text` that ca
 only `data-id` get their URL from `contentLinks[]` (`target.staticUrl`), else from the
 pattern the page uses (`https://static.dw.com/image/<id>_<formatId>.jpg`).
 
-Not wired into polls yet: see BENCHMARKS.md, "Not done in this round".
+Which of the two a poll reads, and the fallback to the page, is source.py's.
 """
 
 from __future__ import annotations
@@ -39,19 +39,24 @@ IMG_RE = re.compile(r"<img\b[^>]*>", re.I)
 DATA_ID_RE = re.compile(r"""\bdata-id\s*=\s*["']?(\d+)""", re.I)
 
 
-def api_url(page_url: str) -> str | None:
-    """The API URL of a dw.com article or live blog page, or None for any other URL."""
+def api_url(page_url: str, any_host: bool = False) -> str | None:
+    """The API URL of a dw.com article or live blog page, or None for any other URL.
+    `any_host`: a page with DW's paths on another host (a feed configured `site: dw`, a
+    mirror, a local test server) has its API on its own scheme and host."""
     parts = urlsplit(page_url)
     host = (parts.hostname or "").lower()
+    base = API_BASE
     if not any(host == h or host.endswith("." + h) for h in HOSTS):
-        return None
+        if not any_host or parts.scheme not in ("http", "https") or not host:
+            return None
+        base = f"{parts.scheme}://{parts.netloc}/graph-api"
     lang = LANG_RE.match(parts.path)
     live, article = LIVE_ID_RE.search(parts.path), ARTICLE_ID_RE.search(parts.path)
     if not lang or not (live or article):
         return None
     kind, found = ("liveblog", live) if live else ("article", article)
     assert found is not None
-    return f"{API_BASE}/{lang.group(1).lower()}/content/{kind}/{found.group(1)}"
+    return f"{base}/{lang.group(1).lower()}/content/{kind}/{found.group(1)}"
 
 
 def _image_urls(content: dict[str, Any]) -> dict[str, str]:
