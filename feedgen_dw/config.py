@@ -100,7 +100,9 @@ class FeedConfig:
     follow: bool = False  # `url` is an index (topic page or feed) of the articles to poll
     match: str | None = None  # regex on the index's titles
     profile: Profile | None = None  # when `site` names a user profile
-    source: str = "auto"  # DW: its JSON API, the page as the fallback; or only one of them
+    # DW: auto, its JSON API with the page as the fallback; api or page, only that one;
+    # None (not given): auto on dw.com, the page on other hosts (source.py)
+    source: str | None = None
 
     @property
     def jitter(self) -> float:
@@ -251,8 +253,8 @@ def _feed(name: object, data: object, defaults: Settings,
         choices = ", ".join(RemovePolicy)
         raise ConfigError(
             f"{where}.on_remove: expected one of {choices}, got {show(on_remove)}") from None
-    source = data.get("source", "auto")
-    if source not in SOURCES:
+    source = data.get("source")
+    if source is not None and source not in SOURCES:
         raise ConfigError(f"{where}.source: expected one of {', '.join(SOURCES)}, got "
                           f"{show(source)}")
     if source == "api" and site not in ("auto", "dw"):

@@ -8,8 +8,9 @@ API_RETRY: a failing API costs one request per API_RETRY, not one per poll. Both
 give the same Article, so a feed switches between them without a change its readers see.
 
 `source: page` in a feed's config never asks the API; `source: api` never the page (a
-failure of the API fails the poll). Feeds on other sites, and profiles of selectors,
-read pages as before.
+failure of the API fails the poll). Feeds on other hosts read pages as before, unless
+their config says `site: dw` and a `source:` (a copy of DW's paths on another host: a
+mirror, a test server), and so do profiles of selectors.
 """
 
 from __future__ import annotations
@@ -59,9 +60,9 @@ def api_target(feed: FeedConfig, page_url: str) -> str | None:
         return None
     from feedgen_dw.extract.dw_api import api_url
 
-    # `site: dw` says the pages are DW's on any host (a mirror, a local test server);
-    # `auto` reads the API of dw.com pages only
-    return api_url(page_url, any_host=feed.site == "dw")
+    # only dw.com's pages, unless the config says both `site: dw` and a `source:` (a
+    # mirror, a local test server): where a feed points elsewhere nothing changes
+    return api_url(page_url, any_host=feed.site == "dw" and feed.source is not None)
 
 
 def _failed(feed: FeedConfig, url: str, exc: Exception, now: datetime) -> datetime:

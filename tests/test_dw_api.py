@@ -52,6 +52,10 @@ def test_api_url_of_dw_articles_and_live_blogs_only() -> None:
     for other in ("https://example.org/de/x/a-1", f"{BASE}/a-1", f"{BASE}/de/x/t-123",
                   "https://notdw.com/de/x/a-1"):
         assert api_url(other) is None
+    # a page with DW's paths on another host (site: dw): its API on its scheme and host
+    local = "http://127.0.0.1:8080/de/x/a-123"
+    assert api_url(local, any_host=True) == "http://127.0.0.1:8080/graph-api/de/content/article/123"
+    assert api_url(local) is None and api_url("ftp://h/de/x/a-1", any_host=True) is None
 
 
 @pytest.mark.parametrize("demo", [FIRST, SECOND], ids=["first", "second"])
