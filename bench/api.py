@@ -148,3 +148,27 @@ def poll_rows(bench: Any) -> None:
     for _, store, fetcher, _ in feeds.values():
         store.close()
         fetcher.close()
+
+
+def main() -> int:
+    """Only these rows, without the rest of `make bench`: python -m bench.api [--quick]."""
+    import sys
+
+    from bench.run import Bench
+
+    bench = Bench(quick="--quick" in sys.argv)
+    try:
+        bench.parse_floor()
+        api_rows(bench)
+    finally:
+        bench.server.stop()
+    bench.floor_rows()
+    bench.finish_ratios()
+    for row in bench.rows:
+        print(f"{row['scenario']:<72} {row['cpu_ms']:>8} ms  x{row.get('ratio_to_parse', 1.0)} "
+              f"bytes parse  {row['note']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
