@@ -16,10 +16,12 @@ mirror, a test server), and so do profiles of selectors.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from feedgen_dw.errors import ExtractError, FeedgenDwError, FetchError
 from feedgen_dw.fetch import Fetcher, FetchResult, FetchSettings, Validators, same_site
@@ -35,6 +37,14 @@ log = logging.getLogger(__name__)
 # costs next to nothing on a feed polled every minute; short enough that a passing
 # outage (a deploy, a 503 for an hour) does not keep a feed on 250 KB pages for a day.
 API_RETRY = timedelta(hours=6)
+API_BASE = "https://www.dw.com/graph-api"
+# DW's URLs as extract/dw.py and dw_live.py read them, here so that choosing the source
+# imports no extractor: a poll answered 304 parses nothing (tests/test_dw_api.py checks
+# that the patterns agree)
+DW_HOSTS = ("dw.com",)
+ARTICLE_ID_RE = re.compile(r"/a-(\d+)(?:[/?#]|$)")
+LIVE_ID_RE = re.compile(r"/live-(\d+)(?:[/?#]|$)")
+LANG_RE = re.compile(r"^/([a-z]{2}(?:-[a-z]{2,4})?)/", re.I)
 
 Decided = tuple[ArticleState | None, DiffResult, bool]
 # (answer, the page URL when the answer is the API's, else None) -> the diff of it
@@ -54,12 +64,30 @@ class Read:
     api_off_until: datetime | None  # the API is not asked before then (None: it is)
 
 
+def api_url(page_url: str, any_host: bool = False) -> str | None:
+    """The API URL of a dw.com article or live blog page, or None for any other URL.
+    `any_host`: a page with DW's paths on another host (a feed configured `site: dw`, a
+    mirror, a local test server) has its API on its own scheme and host."""
+    parts = urlsplit(page_url)
+    host = (parts.hostname or "").lower()
+    base = API_BASE
+    if not any(host == h or host.endswith("." + h) for h in DW_HOSTS):
+        if not any_host or parts.scheme not in ("http", "https") or not host:
+            return None
+        base = f"{parts.scheme}://{parts.netloc}/graph-api"
+    lang = LANG_RE.match(parts.path)
+    live, article = LIVE_ID_RE.search(parts.path), ARTICLE_ID_RE.search(parts.path)
+    if not lang or not (live or article):
+        return None
+    kind, found = ("liveblog", live) if live else ("article", article)
+    assert found is not None
+    return f"{base}/{lang.group(1).lower()}/content/{kind}/{found.group(1)}"
+
+
 def api_target(feed: FeedConfig, page_url: str) -> str | None:
     """The API URL a poll of `page_url` may ask, or None when the feed reads pages."""
     if feed.source == "page" or feed.profile is not None or feed.site not in ("dw", "auto"):
         return None
-    from feedgen_dw.extract.dw_api import api_url
-
     # only dw.com's pages, unless the config says both `site: dw` and a `source:` (a
     # mirror, a local test server): where a feed points elsewhere nothing changes
     return api_url(page_url, any_host=feed.site == "dw" and feed.source is not None)

@@ -126,3 +126,12 @@ def test_saved_dw_pages_with_state_extract_alike_through_the_api(path: Path) -> 
     content = embedded_content(sel, article_id)
     assert content is not None
     _same(extract_api(_api_answer(content), url), page)
+
+
+def test_the_source_choice_reads_dw_urls_as_the_extractors_do() -> None:
+    from feedgen_dw import source
+    from feedgen_dw.extract import dw, dw_live
+
+    assert source.ARTICLE_ID_RE.pattern == dw.ARTICLE_ID_RE.pattern
+    assert source.LIVE_ID_RE.pattern == dw_live.LIVE_ID_RE.pattern
+    assert source.DW_HOSTS == dw.HOSTS

@@ -308,3 +308,19 @@ def test_a_followed_daily_article_is_read_through_the_api(
     _poll(env, api, T0 + timedelta(minutes=15))
     assert site.asked() == ["index", "page"]  # the failure is remembered for the feed
     assert env[0].status("a").http.api_off_until == T0 + timedelta(minutes=10) + API_RETRY
+
+
+def test_a_run_answered_304_by_the_api_imports_no_extractor(site: Site, tmp_path: Path) -> None:
+    from tests.test_imports import _heavy, _modules
+
+    url = site.serve(_blog(2))
+    config = tmp_path / "config.yaml"
+    config.write_text(f"feeds:\n  f:\n    url: {url}\n    site: dw\n    source: auto\n",
+                      encoding="utf-8")
+    assert _modules("run", "-q", "--config", str(config))[0] == 0
+    assert site.asked() == ["api"]
+    code, modules = _modules("run", "-q", "--config", str(config))
+    assert code == 0 and site.asked() == ["api"]
+    with site.server.site.lock:
+        assert site.server.site.headers[-1].get("If-None-Match")
+    assert _heavy(modules) == []
