@@ -255,11 +255,12 @@ def _poll_one(feed: FeedConfig, store: Store, fetcher: Fetcher, status: FeedStat
         store.save_poll(feed.name, [], now, http=off if off != http else None)
         return False
     prev, diff, changed = read.decided
+    api = read.asked if read.api else None
     new_http = HttpState(
         config_url=feed.url, etag=page.validators.etag, api_off_until=read.api_off_until,
-        last_modified=page.validators.last_modified, validators_from=read.asked,
+        last_modified=page.validators.last_modified, validators_from=api,
         # the page's pinned redirect target stays while the API is read
-        fetch_url=pinned(feed, http, read.asked, page) if not read.api else http.fetch_url)
+        fetch_url=http.fetch_url if api else pinned(feed, http, read.asked, page))
     store.save_poll(feed.name, [diff.state] if changed else [], now, http=new_http,
                     changed=diff.feed_changed or bool(diff.new), previous=[prev] if prev else [])
     result.new, result.changed, result.removed = len(diff.new), len(diff.changed), len(

@@ -168,10 +168,10 @@ def fetch_page(feed: FeedConfig, fetcher: Fetcher, http: HttpState, known: bool,
     # a target pinned off-site by an older version is not followed any more
     target = http.fetch_url if http.fetch_url and same_site(http.fetch_url, feed.url) else None
     url = target or feed.url
-    # validators only help when there is a state to fall back on, and are valid only for
-    # the URL they came from (not when they are the API's)
-    validators = Validators(http.etag, http.last_modified) if known and (
-        http.validators_from in (None, url)) else None
+    # validators only help when there is a state to fall back on, and are not the page's
+    # when they came from the API
+    validators = Validators(http.etag, http.last_modified) if (
+        known and http.validators_from is None) else None
     try:
         return fetcher.get(url, settings(), validators), url
     except FetchError as exc:

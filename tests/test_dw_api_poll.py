@@ -189,7 +189,12 @@ def test_a_failing_api_falls_back_to_the_page_and_is_left_alone_for_a_while(
     site.serve(_blog(2))  # the API is back
     back = _poll(env, feed, T0 + API_RETRY + timedelta(minutes=1))
     assert site.asked() == ["api"] and back.new == 0 and back.changed == 0
+    with site.server.site.lock:  # the page's validators are not the API's
+        assert "If-None-Match" not in site.server.site.headers[-1]
     assert env[0].status("f").http.api_off_until is None
+    _poll(env, replace(feed, source="page"), T0 + API_RETRY + timedelta(minutes=2))
+    with site.server.site.lock:  # ... nor the API's the page's
+        assert "If-None-Match" not in site.server.site.headers[-1]
 
 
 def test_an_api_answer_lacking_posts_the_page_has_is_not_believed(
