@@ -157,7 +157,8 @@ def judge(log: list[list[float]], feeds: int, start: float, end: float,
             "late_max_s": round(late_by[-1], 2) if late_by else None}
 
 
-def plot(rows: list[dict[str, Any]], target: Path) -> None:
+def plot(rows: list[dict[str, Any]], target: Path, note: str,
+         before: list[dict[str, Any]] | None = None) -> None:
     try:
         import matplotlib
 
@@ -168,6 +169,13 @@ def plot(rows: list[dict[str, Any]], target: Path) -> None:
         return
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for mix, colour in ((10, "tab:blue"), (100, "tab:red")):
+        earlier = sorted((r for r in before or [] if r["mix_percent"] == mix),
+                         key=lambda r: r["feeds"])
+        if earlier:
+            right.plot([100 * r["daemon_cpu"] for r in earlier], [r["kept"] for r in earlier],
+                       "x--", color=colour, alpha=0.4, label=f"{mix}%, --before run")
+            left.plot([r["feeds"] for r in earlier], [r["kept"] for r in earlier], "x--",
+                      color=colour, alpha=0.4, label=f"{mix}%, --before run")
         mine = sorted((r for r in rows if r["mix_percent"] == mix), key=lambda r: r["feeds"])
         label = f"{mix}% of pages change each minute"
         right.plot([100 * r["daemon_cpu"] for r in mine], [r["kept"] for r in mine], "o-",
@@ -188,7 +196,8 @@ def plot(rows: list[dict[str, Any]], target: Path) -> None:
         axis.set_ylim(bottom=0)
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7)
-    fig.tight_layout()
+    fig.text(0.5, 0.005, note, ha="center", fontsize=7, color="grey")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     target.parent.mkdir(exist_ok=True)
     fig.savefig(target, dpi=90)
     print(f"plot: {target}")
@@ -205,6 +214,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--keep", action="store_true", help="keep the state folder")
     parser.add_argument("--results", type=Path, default=HERE / "scale-results.json")
+    parser.add_argument("--before", type=Path, help="an earlier results file, drawn dashed")
     parser.add_argument("--plot", type=Path, default=HERE.parent / "docs" / "benchmark-feeds.png")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="feedgen-dw-scale-"))
@@ -238,7 +248,10 @@ def main() -> int:
               "malloc_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")},
               "daemon_failed_lines": log.count("status=failed"), "rows": rows}
     args.results.write_text(json.dumps(result, indent=2) + "\n", "utf-8")
-    plot(rows, args.plot)
+    loads = [float(row["loadavg"][0]) for row in rows] or [0.0]
+    plot(rows, args.plot, f"{result['date']}, commit {result['commit']}, {os.cpu_count()} "
+         f"cores, 1-minute load average {min(loads)}-{max(loads)} in the windows",
+         json.loads(args.before.read_text())["rows"] if args.before else None)
     print(json.dumps({k: v for k, v in result.items() if k != "rows"}))
     return 0
 
