@@ -70,7 +70,7 @@ SIZES ?= 1000,2000,5000,10000
 bench-scale: install-dev
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[bench]'
 	$(BIN)/python -m compileall -q feedgen_dw >/dev/null
-	$(BIN)/python bench/scale.py --sizes $(SIZES)
+	$(BIN)/python bench/scale.py --sizes $(SIZES) $(SCALE_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check feedgen_dw tests
