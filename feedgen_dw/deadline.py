@@ -1,6 +1,6 @@
 """A total deadline for one fetch: connect, every read, redirects and retries together.
 
-requests' `timeout` bounds each socket operation, not the whole: a server trickling a
+A read `timeout` bounds each socket operation, not the whole: a server trickling a
 byte a second holds a fetch for ever, and no timeout a client can set stops that. So each
 fetch runs under a `Watch`: the connections it uses register with it, and when its time
 is up (or the daemon is stopping, `abort_all()`) a timer shuts their sockets down, which
@@ -17,9 +17,8 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
@@ -161,19 +160,45 @@ class _HTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _WatchedHTTPSConnection
 
 
-_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
+# the pool classes of a urllib3 PoolManager whose connections register with the watch
+# of the fetch in their thread (fetch.py sets them on its managers)
+POOL_CLASSES: dict[str, type[HTTPConnectionPool]] = {"http": _HTTPPool, "https": _HTTPSPool}
+
+if TYPE_CHECKING:
+    from requests.adapters import HTTPAdapter
+
+    class WatchedAdapter(HTTPAdapter):
+        """requests' adapter whose connections register with the watch of their fetch."""
 
 
-class WatchedAdapter(HTTPAdapter):
-    """requests' adapter whose connections (direct or through a proxy) register with the
-    watch of the fetch in their thread."""
+def __getattr__(name: str) -> Any:
+    # WatchedAdapter (for push.py, which uses requests) is built on first use: importing
+    # requests for every fetch would cost what fetch.py saves by using urllib3 alone
+    if name == "WatchedAdapter":
+        return _watched_adapter()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _POOLS
 
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if hasattr(manager, "pool_classes_by_scheme"):
-            manager.pool_classes_by_scheme = _POOLS
-        return manager
+_adapter: list[type] = []
+
+
+def _watched_adapter() -> type:
+    if not _adapter:
+        from requests.adapters import HTTPAdapter
+
+        class WatchedAdapter(HTTPAdapter):
+            """requests' adapter whose connections (direct or through a proxy) register
+            with the watch of the fetch in their thread."""
+
+            def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+                super().init_poolmanager(*args, **kwargs)
+                self.poolmanager.pool_classes_by_scheme = POOL_CLASSES
+
+            def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+                manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+                if hasattr(manager, "pool_classes_by_scheme"):
+                    manager.pool_classes_by_scheme = POOL_CLASSES
+                return manager
+
+        _adapter.append(WatchedAdapter)
+    return _adapter[0]
