@@ -24,11 +24,9 @@ import re
 import time
 from base64 import b64encode
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from functools import cached_property
-from typing import Any, Self
-from urllib.parse import quote, unquote, urljoin, urlsplit
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import urllib3
 from urllib3.exceptions import (
@@ -43,11 +41,18 @@ from urllib3.exceptions import (
     SSLError,
 )
 from urllib3.util import Timeout, make_headers, parse_url
-from urllib3.util.retry import Retry
 
 from feedgen_dw import DEFAULT_USER_AGENT
-from feedgen_dw.deadline import POOL_CLASSES, DeadlinePassed, Watch, current, watching
+from feedgen_dw.deadline import POOL_CLASSES, DeadlinePassed, Watch, watching
 from feedgen_dw.errors import FetchError
+from feedgen_dw.redirects import (
+    NotHttp,
+    keep_cookies,
+    prepared,
+    redirect_target,
+    same_origin,
+)
+from feedgen_dw.retries import BoundedRetry, RetryAfterTooLong, failure_reason, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -55,19 +60,12 @@ META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_.:-]+)""", 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 FEED_TYPES = ("application/rss+xml", "application/rdf+xml", "application/atom+xml",
               "application/xml", "text/xml")
-# A Retry-After longer than this is not waited out inside a poll: the poll fails and the
-# daemon schedules the next one after it instead.
-MAX_RETRY_AFTER = 60.0
 # The total deadline of a fetch when none is given: connect, reads, redirects, retries.
 TOTAL_PER_TIMEOUT = 3.0
 MAX_REDIRECTS = 30  # as requests
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 # A redirect's or a 304's body is read this far to keep the connection, else dropped.
 DRAIN_BYTES = 64 * 1024
-# requests' quoting of a URL: reserved, unreserved and '%' are left as they are
-_SAFE_URL = "!#$%&'()*+,/:;=?@[]~"
-_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-_ESCAPE_RE = re.compile(r"%([0-9A-Fa-f]{2})")
 
 
 @dataclass(frozen=True)
@@ -118,40 +116,6 @@ class FetchResult:
         return self.status == 304
 
 
-class _Retry(Retry):
-    """urllib3's Retry that will not sleep through a long Retry-After inside a poll."""
-
-    def sleep_for_retry(self, response: Any) -> bool:
-        retry_after = self.get_retry_after(response)
-        if retry_after is not None and retry_after > MAX_RETRY_AFTER:
-            raise _RetryAfterTooLong(retry_after)
-        watch = current()
-        if retry_after is not None and watch is not None and retry_after > watch.remaining():
-            raise _RetryAfterTooLong(retry_after)  # not waited out past the deadline
-        return bool(super().sleep_for_retry(response))
-
-    def sleep(self, response: Any = None) -> None:
-        watch = current()
-        if watch is not None:
-            watch.check()
-            if self.get_backoff_time() >= watch.remaining():
-                raise DeadlinePassed()  # sleeping would only end past the deadline
-        super().sleep(response)
-
-    def increment(self, *args: Any, **kwargs: Any) -> Self:
-        # an error caused by the deadline closing the socket is not retried
-        watch = current()
-        if watch is not None:
-            watch.check()
-        return super().increment(*args, **kwargs)
-
-
-class _RetryAfterTooLong(Exception):
-    def __init__(self, seconds: float) -> None:
-        super().__init__(seconds)
-        self.seconds = seconds
-
-
 def _encoding(body: bytes, header_charset: str | None) -> str:
     charset = header_charset
     if not charset:
@@ -161,37 +125,6 @@ def _encoding(body: bytes, header_charset: str | None) -> str:
         return codecs.lookup(charset).name
     except LookupError:
         return "utf-8"  # an unknown charset name: UTF-8 is the likeliest
-
-
-def _reason(exc: BaseException) -> str:
-    """The root cause of a connection error, short: urllib3 nests it in MaxRetryError."""
-    reason: object = getattr(exc, "reason", None) or exc  # MaxRetryError -> the last error
-    text = str(reason)
-    if "Failed to resolve" in text or "Name or service not known" in text:
-        host = getattr(getattr(reason, "conn", None), "host", None)
-        return f"cannot resolve host {host}" if host else "cannot resolve host"
-    for known in ("Connection refused", "Connection reset", "timed out", "Network is unreachable"):
-        if known in text:
-            return known.lower()
-    if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
-        return "TLS handshake failed (is this an http:// server?)"
-    if "CERTIFICATE_VERIFY_FAILED" in text:
-        return "TLS certificate not accepted (" + text.rsplit("certificate verify failed", 1)[
-            -1].strip(" :()")[:80] + ")"
-    return text.split(": ", 1)[-1][:160]
-
-
-def _retry_after(response: Any) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _site(url: str) -> str:
@@ -213,57 +146,12 @@ def _timed_out(url: str, timeout: float, started: float) -> FetchError:
                       f"({waited:.0f}s in total, with retries)", url=url)
 
 
-def _requote(url: str) -> str:
-    """requests' requote_uri: unreserved escapes decoded, what is illegal escaped."""
-    def unreserved(match: re.Match[str]) -> str:
-        char = chr(int(match.group(1), 16))
-        return char if char in _UNRESERVED else match.group(0)
-    return quote(_ESCAPE_RE.sub(unreserved, url), safe=_SAFE_URL)
-
-
-def _prepared(url: str) -> str:
-    """The URL as it is asked for and reported (requests' prepare_url: lower-case scheme
-    and host, IDNA, a path of at least "/", quoted); ValueError when it is not http(s)."""
-    parts = parse_url(url)
-    if parts.scheme not in ("http", "https") or not parts.host:
-        raise _NotHttp(url)
-    return _requote(parts._replace(path=parts.path or "/").url)
-
-
-def _redirect_target(location: str, previous: str) -> str:
-    """Where a Location header points, resolved as requests resolves it."""
-    location = location.encode("latin-1").decode("utf-8")  # UnicodeError: a bad answer
-    if location.startswith("//"):
-        location = f"{urlsplit(previous).scheme}:{location}"
-    parts, fragment = urlsplit(location), urlsplit(previous).fragment
-    if not parts.fragment and fragment:
-        location = parts._replace(fragment=fragment).geturl()
-    if not parts.netloc:
-        return urljoin(previous, _requote(location))
-    return _requote(location)
-
-
-def _same_origin(old: str, new: str) -> bool:
-    """Whether credentials may follow a redirect (requests' should_strip_auth, negated)."""
-    a, b = urlsplit(old), urlsplit(new)
-    if a.hostname != b.hostname:
-        return False
-    if a.scheme == "http" and a.port in (80, None) and b.scheme == "https" and b.port in (
-            443, None):
-        return True
-    return a.scheme == b.scheme and a.port == b.port
-
-
 def _header_charset(ctype: str) -> str | None:
     for param in ctype.split(";")[1:]:
         key, _, value = param.partition("=")
         if key.strip().lower() == "charset":
             return value.strip(" \t'\"") or None
     return None
-
-
-class _NotHttp(ValueError):
-    """A URL (the configured one or a redirect's) that is not http:// or https://."""
 
 
 class _TooManyRedirects(Exception):
@@ -274,7 +162,7 @@ class Fetcher:
     """Fetches pages over one pool of keep-alive connections (and one per proxy)."""
 
     def __init__(self, retries: int = 2, backoff: float = 0.5) -> None:
-        self.retry = _Retry(
+        self.retry = BoundedRetry(
             total=retries,
             backoff_factor=backoff,
             backoff_max=30,
@@ -385,17 +273,17 @@ class Fetcher:
         started = time.monotonic()
         try:
             return self._follow(url, headers, settings, feeds_too)
-        except _RetryAfterTooLong as exc:
+        except RetryAfterTooLong as exc:
             raise FetchError(f"{url}: HTTP 429/503 with Retry-After {exc.seconds:g}s",
                              url=url, retry_after=exc.seconds) from None
         except _TooManyRedirects:
             raise FetchError(f"{url}: too many redirects", url=url) from None
-        except _NotHttp as exc:
+        except NotHttp as exc:
             raise FetchError(f"{url}: redirect to a non-HTTP URL ({exc})", url=url) from None
         except MaxRetryError as exc:
             cause = exc.reason
             if isinstance(cause, ResponseError):
-                raise FetchError(f"{url}: gave up after retries ({_reason(exc)})",
+                raise FetchError(f"{url}: gave up after retries ({failure_reason(exc)})",
                                  url=url) from None
             if isinstance(cause, ConnectTimeoutError) and not isinstance(
                     cause, NewConnectionError):
@@ -420,7 +308,7 @@ class Fetcher:
     @staticmethod
     def _connection_failed(url: str, exc: BaseException, timeout: float,
                            started: float) -> FetchError:
-        reason = _reason(exc)
+        reason = failure_reason(exc)
         if reason == "timed out":  # a read timeout, after retries, arrives as this
             return _timed_out(url, timeout, started)
         if reason.startswith("TLS"):
@@ -430,7 +318,7 @@ class Fetcher:
     def _follow(self, url: str, headers: dict[str, str], settings: FetchSettings,
                 feeds_too: bool) -> FetchResult:
         """Ask `url` and follow its redirects; the answer at the end of the chain."""
-        first = current_url = _prepared(url)
+        first = current_url = prepared(url)
         auth = parse_url(first).auth
         if auth:
             headers["Authorization"] = "Basic " + b64encode(unquote(auth).encode()).decode()
@@ -440,7 +328,7 @@ class Fetcher:
         for hop in range(MAX_REDIRECTS + 1):
             host = urlsplit(current_url).hostname or ""
             sent = dict(headers)
-            if not _same_origin(first, current_url):
+            if not same_origin(first, current_url):
                 sent.pop("Authorization", None)
             if cookies.get(host):
                 sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies[host].items())
@@ -454,9 +342,9 @@ class Fetcher:
                                         permanent and hop > 0)
                 if hop == MAX_REDIRECTS:
                     raise _TooManyRedirects()
-                _keep_cookies(cookies, host, response.headers.getlist("Set-Cookie"))
+                keep_cookies(cookies, host, response.headers.getlist("Set-Cookie"))
                 permanent = permanent and response.status in (301, 308)
-                current_url = _prepared(_redirect_target(location, current_url))
+                current_url = prepared(redirect_target(location, current_url))
             finally:
                 _release(response)
         raise _TooManyRedirects()  # not reached
@@ -469,7 +357,7 @@ class Fetcher:
             return FetchResult(url=final, status=304, permanent_url=moved)
         if status >= 400:
             raise FetchError(f"{url}: HTTP {status} {response.reason or ''}".rstrip(),
-                             url=url, status=status, retry_after=_retry_after(response))
+                             url=url, status=status, retry_after=retry_after(response))
         ctype = response.headers.get("Content-Type", "text/html")
         allowed = HTML_TYPES + FEED_TYPES if feeds_too else HTML_TYPES
         if ctype.split(";")[0].strip().lower() not in allowed:
@@ -483,15 +371,6 @@ class Fetcher:
                                   last_modified=response.headers.get("Last-Modified")),
             permanent_url=moved,
         )
-
-
-def _keep_cookies(jar: dict[str, dict[str, str]], host: str, headers: list[str]) -> None:
-    """Cookies a redirect sets, for the rest of its chain on the same host (name=value
-    only: the chain lasts seconds, so expiry and paths do not matter)."""
-    for header in headers:
-        name, sep, value = header.split(";", 1)[0].partition("=")
-        if sep and name.strip():
-            jar.setdefault(host, {})[name.strip()] = value.strip()
 
 
 def _release(response: Any) -> None:

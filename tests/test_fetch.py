@@ -71,3 +71,30 @@ def test_proxies_come_from_the_environment_and_no_proxy_is_honoured(
         Fetcher(retries=0).get(server.base_url + "/p")  # through the proxy
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     assert Fetcher(retries=0).get(server.base_url + "/p").text == "<p>ok</p>"  # around it
+
+
+def test_a_cookie_set_by_a_redirect_lives_only_within_its_chain(server: ReplayServer) -> None:
+    # a consent redirect: sets a cookie and sends us back; the next fetch starts clean
+    server.set("/consent", 302, b"", {"Location": "/page", "Set-Cookie": "ok=1; Path=/"})
+    server.set("/page", 200, b"<p>x</p>", HTML)
+    Fetcher().get(server.base_url + "/consent")
+    assert server.site.headers[-1].get("Cookie") == "ok=1"
+    fetcher = Fetcher()
+    fetcher.get(server.base_url + "/page")
+    assert "Cookie" not in server.site.headers[-1]
+
+
+def test_url_credentials_go_to_their_own_origin_only(server: ReplayServer) -> None:
+    elsewhere = server.base_url.replace("127.0.0.1", "localhost")
+    server.set("/away", 302, b"", {"Location": elsewhere + "/there"})
+    server.set("/there", 200, b"<p>x</p>", HTML)
+    Fetcher().get(server.base_url.replace("http://", "http://user:pw@") + "/away")
+    first, last = server.site.headers[-2], server.site.headers[-1]
+    assert first.get("Authorization") == "Basic dXNlcjpwdw==" and "Authorization" not in last
+
+
+def test_a_relative_redirect_keeps_the_query_quoted(server: ReplayServer) -> None:
+    server.set("/r", 301, b"", {"Location": "/b?q=a b"})
+    server.set("/b", 200, b"<p>x</p>", HTML)
+    page = Fetcher().get(server.base_url + "/r")
+    assert page.url == server.base_url + "/b?q=a%20b" and page.permanent_url == page.url
