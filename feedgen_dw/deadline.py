@@ -17,10 +17,14 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+if TYPE_CHECKING:
+    from urllib3.connectionpool import HTTPConnectionPool
+
+
+class _Connection(Protocol):
+    sock: Any  # what expire() shuts down: urllib3's and http.client's connections
 
 
 class DeadlinePassed(Exception):
@@ -35,7 +39,7 @@ class Watch:
         self.until = self.started + max(0.0, seconds)
         self.expired = False
         self.aborted = False  # by abort_all(): the process is stopping
-        self._conns: list[HTTPConnection] = []
+        self._conns: list[_Connection] = []
         self._lock = threading.Lock()
 
     def remaining(self) -> float:
@@ -44,7 +48,7 @@ class Watch:
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
-    def add(self, conn: HTTPConnection) -> None:
+    def add(self, conn: _Connection) -> None:
         with self._lock:
             if self.expired:
                 raise DeadlinePassed()
@@ -129,40 +133,52 @@ def abort_all() -> int:
     return len(watches)
 
 
-def _register(conn: HTTPConnection) -> None:
+def register(conn: _Connection) -> None:
+    """Let the deadline of this thread's fetch, if any, end `conn`'s reads."""
     watch = current()
     if watch is not None:
         watch.add(conn)
 
 
-class _WatchedHTTPConnection(HTTPConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _register(self)
-        super().request(*args, **kwargs)
-
-    def getresponse(self) -> Any:
-        # a connect that finished after the deadline must not start waiting for headers
-        watch = current()
-        if watch is not None:
-            watch.check()
-        return super().getresponse()
+def check() -> None:
+    """DeadlinePassed when this thread's fetch is past its deadline."""
+    watch = current()
+    if watch is not None:
+        watch.check()
 
 
-class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
-    pass
+_pools: dict[str, type[HTTPConnectionPool]] = {}
 
 
-class _HTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
+def pool_classes() -> dict[str, type[HTTPConnectionPool]]:
+    """The pool classes of a urllib3 PoolManager whose connections register with the
+    watch of the fetch in their thread (made on first use: a cron run of feeds that
+    answer 304 never imports urllib3)."""
+    if not _pools:
+        from urllib3.connection import HTTPConnection, HTTPSConnection
+        from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+        class WatchedHTTPConnection(HTTPConnection):
+            def request(self, *args: Any, **kwargs: Any) -> None:
+                register(self)
+                super().request(*args, **kwargs)
 
-class _HTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
+            def getresponse(self) -> Any:
+                check()  # a connect that finished late must not start waiting for headers
+                return super().getresponse()
 
+        class WatchedHTTPSConnection(WatchedHTTPConnection, HTTPSConnection):
+            pass
 
-# the pool classes of a urllib3 PoolManager whose connections register with the watch
-# of the fetch in their thread (fetch.py sets them on its managers)
-POOL_CLASSES: dict[str, type[HTTPConnectionPool]] = {"http": _HTTPPool, "https": _HTTPSPool}
+        class HTTPPool(HTTPConnectionPool):
+            ConnectionCls = WatchedHTTPConnection
+
+        class HTTPSPool(HTTPSConnectionPool):
+            ConnectionCls = WatchedHTTPSConnection
+
+        _pools.update(http=HTTPPool, https=HTTPSPool)
+    return _pools
+
 
 if TYPE_CHECKING:
     from requests.adapters import HTTPAdapter
@@ -192,12 +208,12 @@ def _watched_adapter() -> type:
 
             def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
                 super().init_poolmanager(*args, **kwargs)
-                self.poolmanager.pool_classes_by_scheme = POOL_CLASSES
+                self.poolmanager.pool_classes_by_scheme = pool_classes()
 
             def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
                 manager = super().proxy_manager_for(proxy, **proxy_kwargs)
                 if hasattr(manager, "pool_classes_by_scheme"):
-                    manager.pool_classes_by_scheme = POOL_CLASSES
+                    manager.pool_classes_by_scheme = pool_classes()
                 return manager
 
         _adapter.append(WatchedAdapter)

@@ -7,8 +7,6 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urljoin, urlsplit
 
-from urllib3.util import parse_url
-
 # requests' quoting of a URL: reserved, unreserved and '%' are left as they are
 _SAFE_URL = "!#$%&'()*+,/:;=?@[]~"
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
@@ -30,6 +28,8 @@ def requote(url: str) -> str:
 def prepared(url: str) -> str:
     """The URL as it is asked for and reported (requests' prepare_url: lower-case scheme
     and host, IDNA, a path of at least "/", quoted); ValueError when it is not http(s)."""
+    from urllib3.util import parse_url  # not for fetch.py's plain requests
+
     parts = parse_url(url)
     if parts.scheme not in ("http", "https") or not parts.host:
         raise NotHttp(url)

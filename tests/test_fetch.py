@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from feedgen_dw.errors import FetchError
-from feedgen_dw.fetch import DEFAULT_USER_AGENT, Fetcher, FetchSettings
+from feedgen_dw.fetch import DEFAULT_USER_AGENT, Fetcher, FetchSettings, Validators
 from feedgen_dw.replay import ReplayServer
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
@@ -98,3 +98,51 @@ def test_a_relative_redirect_keeps_the_query_quoted(server: ReplayServer) -> Non
     server.set("/b", 200, b"<p>x</p>", HTML)
     page = Fetcher().get(server.base_url + "/r")
     assert page.url == server.base_url + "/b?q=a%20b" and page.permanent_url == page.url
+
+
+# A conditional GET goes out over fetch.py's plain http.client first; what is not a 304
+# is handed to the full path as its first answer: asked once, handled as before.
+ETAG = {**HTML, "ETag": '"v1"'}
+
+
+def test_a_conditional_get_answered_304_and_then_200_over_one_connection(
+    server: ReplayServer,
+) -> None:
+    server.set("/c", 200, b"<p>one</p>", ETAG)
+    fetcher = Fetcher()
+    assert fetcher.get(server.base_url + "/c", validators=Validators('"v1"')).not_modified
+    assert fetcher.get(server.base_url + "/c", validators=Validators('"v1"')).not_modified
+    server.set("/c", 200, "<p>zwei Grüße</p>".encode(), {**HTML, "ETag": '"v2"'})
+    page = fetcher.get(server.base_url + "/c", validators=Validators('"v1"'))
+    assert (page.status, page.text, page.validators.etag) == (200, "<p>zwei Grüße</p>", '"v2"')
+    assert len(server.site.requests) == 3  # each answer asked for once
+
+
+def test_a_conditional_get_answered_503_is_retried_after_its_retry_after(
+    server: ReplayServer,
+) -> None:
+    server.set("/r", 200, b"<p>ok</p>", ETAG)
+    server.queue("/r", 503, b"busy", {**HTML, "Retry-After": "0"})
+    page = Fetcher().get(server.base_url + "/r", validators=Validators('"old"'))
+    assert page.text == "<p>ok</p>" and len(server.site.requests) == 2
+
+
+def test_a_conditional_get_answered_with_a_redirect_follows_it(server: ReplayServer) -> None:
+    server.set("/old", 301, b"", {"Location": "/new"})
+    server.set("/new", 200, b"<p>moved</p>", ETAG)
+    page = Fetcher().get(server.base_url + "/old", validators=Validators('"v0"'))
+    assert page.text == "<p>moved</p>" and page.permanent_url == server.base_url + "/new"
+    assert server.site.requests == ["/old", "/new"]
+    assert server.site.headers[-1]["If-None-Match"] == '"v0"'
+
+
+def test_a_conditional_get_whose_error_page_was_not_read_still_leaves_a_working_fetcher(
+    server: ReplayServer,
+) -> None:
+    server.set("/e", 404, b"x" * 200_000, HTML)
+    fetcher = Fetcher()
+    with pytest.raises(FetchError, match="HTTP 404"):
+        fetcher.get(server.base_url + "/e", validators=Validators('"v0"'))
+    server.set("/e", 200, b"<p>back</p>", ETAG)
+    assert fetcher.get(server.base_url + "/e", validators=Validators('"v0"')).text == (
+        "<p>back</p>")
