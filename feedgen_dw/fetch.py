@@ -43,6 +43,7 @@ META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_.:-]+)""", 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 FEED_TYPES = ("application/rss+xml", "application/rdf+xml", "application/atom+xml",
               "application/xml", "text/xml")
+JSON_TYPES = ("application/json",)  # an API answer (source.py), asked for with json=True
 # The total deadline of a fetch when none is given: connect, reads, redirects, retries.
 TOTAL_PER_TIMEOUT = 3.0
 # The same on every request, so that a server's ETag (which may differ per encoding)
@@ -172,12 +173,14 @@ class Fetcher:
 
     def get(
         self, url: str, settings: FetchSettings | None = None,
-        validators: Validators | None = None, feeds_too: bool = False,
+        validators: Validators | None = None, feeds_too: bool = False, json: bool = False,
     ) -> FetchResult:
-        """GET `url`, following redirects; FetchError names the URL and the status or cause."""
+        """GET `url`, following redirects; FetchError names the URL and the status or cause.
+        `json`: the answer must be JSON instead of HTML."""
         settings = settings or FetchSettings()
-        headers = {"Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING,
-                   "User-Agent": settings.user_agent}
+        headers = {"Accept": "application/json" if json else ACCEPT,
+                   "Accept-Encoding": ACCEPT_ENCODING, "User-Agent": settings.user_agent}
+        allowed = JSON_TYPES if json else (HTML_TYPES + FEED_TYPES if feeds_too else HTML_TYPES)
         if validators and validators.etag:
             headers["If-None-Match"] = validators.etag
         if validators and validators.last_modified:
@@ -187,7 +190,7 @@ class Fetcher:
                 first = self._ask_plain(url, headers, settings) if validators else None
                 if isinstance(first, FetchResult):
                     return first
-                result = self.pooled.get(url, headers, settings, feeds_too, first)
+                result = self.pooled.get(url, headers, settings, allowed, first)
             except Exception as exc:
                 if watch.expired:
                     # whatever the closed socket looked like, the deadline is the cause

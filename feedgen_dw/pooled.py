@@ -29,8 +29,7 @@ from urllib3.util import Timeout, make_headers, parse_url
 from feedgen_dw.deadline import pool_classes
 from feedgen_dw.errors import FetchError
 from feedgen_dw.fetch import (
-    FEED_TYPES,
-    HTML_TYPES,
+    JSON_TYPES,
     META_CHARSET_RE,
     FetchResult,
     FetchSettings,
@@ -140,13 +139,13 @@ class PooledFetcher:
         return self._proxy_pools[proxy]
 
     def get(self, url: str, headers: dict[str, str], settings: FetchSettings,
-            feeds_too: bool, first: Any = None) -> FetchResult:
+            allowed: tuple[str, ...], first: Any = None) -> FetchResult:
         """The page at the end of `url`'s redirects; `first` is an answer to `url` that
         another client already has (fetch.py's conditional GET), taken as the first hop."""
         timeout = settings.timeout
         started = time.monotonic()
         try:
-            return self._follow(url, headers, settings, feeds_too, first)
+            return self._follow(url, headers, settings, allowed, first)
         except RetryAfterTooLong as exc:
             raise FetchError(f"{url}: HTTP 429/503 with Retry-After {exc.seconds:g}s",
                              url=url, retry_after=exc.seconds) from None
@@ -190,7 +189,7 @@ class PooledFetcher:
         return FetchError(f"{url}: connection failed ({reason})", url=url)
 
     def _follow(self, url: str, headers: dict[str, str], settings: FetchSettings,
-                feeds_too: bool, given: Any) -> FetchResult:
+                allowed: tuple[str, ...], given: Any) -> FetchResult:
         """Ask `url` and follow its redirects; the answer at the end of the chain."""
         first = current_url = prepared(url)
         auth = parse_url(first).auth
@@ -227,7 +226,7 @@ class PooledFetcher:
             try:
                 location = response.headers.get("Location")
                 if response.status not in REDIRECT_STATUSES or not location:
-                    return self._result(url, current_url, response, settings, feeds_too,
+                    return self._result(url, current_url, response, settings, allowed,
                                         permanent and hop > 0)
                 if hop == MAX_REDIRECTS:
                     raise _TooManyRedirects()
@@ -239,7 +238,7 @@ class PooledFetcher:
         raise _TooManyRedirects()  # not reached
 
     def _result(self, url: str, final: str, response: Any, settings: FetchSettings,
-                feeds_too: bool, permanent: bool) -> FetchResult:
+                allowed: tuple[str, ...], permanent: bool) -> FetchResult:
         moved = final if permanent else None
         status = response.status
         if status == 304:
@@ -248,9 +247,9 @@ class PooledFetcher:
             raise FetchError(f"{url}: HTTP {status} {response.reason or ''}".rstrip(),
                              url=url, status=status, retry_after=retry_after(response))
         ctype = response.headers.get("Content-Type", "text/html")
-        allowed = HTML_TYPES + FEED_TYPES if feeds_too else HTML_TYPES
         if ctype.split(";")[0].strip().lower() not in allowed:
-            raise FetchError(f"{url}: not an HTML page (Content-Type: {ctype})",
+            what = "a JSON answer" if allowed == JSON_TYPES else "an HTML page"
+            raise FetchError(f"{url}: not {what} (Content-Type: {ctype})",
                              url=url, status=status)
         body = _read_capped(response, url, settings.max_bytes)
         return FetchResult(

@@ -77,7 +77,8 @@ def _status(row: Row) -> FeedStatus:
         last_change=_dt(row["last_change"]), render_pending=bool(row["render_pending"]),
         http=HttpState(
             config_url=row["config_url"], fetch_url=row["fetch_url"], etag=row["etag"],
-            last_modified=row["last_modified"],
+            last_modified=row["last_modified"], validators_from=row["validators_from"],
+            api_off_until=_dt(row["api_off_until"]),
         ),
     )
 
@@ -212,9 +213,10 @@ class SqlStore:
             )
             if http is not None:
                 w.execute(
-                    "UPDATE feeds SET config_url=?, fetch_url=?, etag=?, last_modified=? "
-                    "WHERE name=?",
-                    (http.config_url, http.fetch_url, http.etag, http.last_modified, feed),
+                    "UPDATE feeds SET config_url=?, fetch_url=?, etag=?, last_modified=?, "
+                    "validators_from=?, api_off_until=? WHERE name=?",
+                    (http.config_url, http.fetch_url, http.etag, http.last_modified,
+                     http.validators_from, _ts(http.api_off_until), feed),
                 )
 
     @staticmethod
