@@ -284,7 +284,8 @@ def _read_capped(response: Any, url: str, cap: int) -> bytes:
                          url=url, status=response.status)
     chunks, size = [], 0
     try:
-        for chunk in response.stream(64 * 1024, decode_content=True):
+        # large reads: each one costs urllib3 and http.client a few calls of Python
+        for chunk in response.stream(256 * 1024, decode_content=True):
             size += len(chunk)
             if size > cap:
                 raise FetchError(f"{url}: response is over max_bytes ({cap}); not read further",
