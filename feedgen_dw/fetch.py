@@ -22,7 +22,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -124,6 +124,7 @@ def same_site(a: str, b: str) -> bool:
     return bool(sa and sb) and (sa == sb or sa.endswith("." + sb) or sb.endswith("." + sa))
 
 
+@lru_cache(maxsize=4096)
 def _plain(url: str) -> tuple[str, str, int | None, str] | None:
     """(scheme, host, port, target) of a URL http.client may ask as it is: one that
     the full path would not rewrite (no credentials, lower-case host, quoted)."""
