@@ -18,9 +18,11 @@ as the first hop, so no page is asked for twice."""
 
 from __future__ import annotations
 
+import codecs
 import logging
 import os
 import re
+import time
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
@@ -50,6 +52,7 @@ TOTAL_PER_TIMEOUT = 3.0
 # matches when it is sent back
 ACCEPT_ENCODING = "gzip,deflate"
 ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
+READ_BYTES = 256 * 1024  # a body is read in reads this large: a few Python calls each
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,33 @@ class FetchResult:
     def not_modified(self) -> bool:
         """True when the server answered 304 to a conditional GET."""
         return self.status == 304
+
+
+def timed_out(url: str, timeout: float, started: float) -> FetchError:
+    """A read or connect that waited `timeout` for an answer, as a poll's error line."""
+    waited = time.monotonic() - started
+    return FetchError(f"{url}: timed out after {timeout:g}s without an answer "
+                      f"({waited:.0f}s in total, with retries)", url=url)
+
+
+def header_charset(ctype: str) -> str | None:
+    """The charset parameter of a Content-Type header, if any."""
+    for param in ctype.split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip(" \t'\"") or None
+    return None
+
+
+def page_encoding(body: bytes, charset: str | None) -> str:
+    """The encoding of a page: the header's charset, else its <meta charset>, else UTF-8."""
+    if not charset:
+        found = META_CHARSET_RE.search(body[:4096])
+        charset = found.group(1).decode("ascii") if found else "utf-8"
+    try:
+        return codecs.lookup(charset).name
+    except LookupError:
+        return "utf-8"  # an unknown charset name: UTF-8 is the likeliest
 
 
 def ca_bundle() -> str:
@@ -186,12 +216,14 @@ class Fetcher:
             headers["If-None-Match"] = validators.etag
         if validators and validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
+        started = time.monotonic()
         with watching(settings.deadline) as watch:
             try:
-                first = self._ask_plain(url, headers, settings) if validators else None
+                first = self._ask_plain(url, headers, settings, allowed, started)
                 if isinstance(first, FetchResult):
-                    return first
-                result = self.pooled.get(url, headers, settings, allowed, first)
+                    result = first
+                else:
+                    result = self.pooled.get(url, headers, settings, allowed, first)
             except Exception as exc:
                 if watch.expired:
                     # whatever the closed socket looked like, the deadline is the cause
@@ -209,9 +241,9 @@ class Fetcher:
                              status=304)
         return result
 
-    def _ask_plain(self, url: str, headers: dict[str, str],
-                   settings: FetchSettings) -> FetchResult | Any:
-        """A conditional GET with http.client: the 304 as a FetchResult, any other
+    def _ask_plain(self, url: str, headers: dict[str, str], settings: FetchSettings,
+                   allowed: tuple[str, ...], started: float) -> FetchResult | Any:
+        """The GET with http.client: a 304 or a plain 200 as a FetchResult, any other
         answer as urllib3's response for pooled.py to go on with, or None when the full
         path must ask itself (a proxy, a URL it would rewrite, a failed connection)."""
         import http.client
@@ -244,9 +276,12 @@ class Fetcher:
         if response.status == 304:
             response.read()  # no body; the connection stays open for the next poll
             return FetchResult(url=url, status=304)
+        self._handed = ((scheme, host, port), response)  # an unread body: not asked again
+        coding = (response.getheader("Content-Encoding") or "identity").strip().lower()
+        if response.status == 200 and coding in ("identity", "gzip", "x-gzip"):
+            return _plain_page(url, response, settings, allowed, started)
         from urllib3 import HTTPHeaderDict, HTTPResponse
 
-        self._handed = ((scheme, host, port), response)
         return HTTPResponse(
             body=response, headers=HTTPHeaderDict(response.msg.items()),
             status=response.status, version=response.version, reason=response.reason,
@@ -277,3 +312,56 @@ class Fetcher:
         return FetchError(
             f"{url}: timed out after {watch.elapsed():.0f}s in total (timeout "
             f"{settings.timeout:g}s per read, {settings.deadline:g}s per fetch)", url=url)
+
+
+def _plain_page(url: str, response: http.client.HTTPResponse, settings: FetchSettings,
+                allowed: tuple[str, ...], started: float) -> FetchResult:
+    """A 200 read by http.client itself, with pooled.py's checks, limits and error lines
+    (gzip inflated at most max_bytes at a time: a small answer cannot blow up in memory)."""
+    import http.client
+    import zlib
+
+    ctype = response.getheader("Content-Type", "text/html")
+    if ctype.split(";")[0].strip().lower() not in allowed:
+        what = "a JSON answer" if allowed == JSON_TYPES else "an HTML page"
+        raise FetchError(f"{url}: not {what} (Content-Type: {ctype})", url=url, status=200)
+    cap, declared = settings.max_bytes, response.getheader("Content-Length") or ""
+    if declared.isdigit() and int(declared) > cap:
+        raise FetchError(f"{url}: response of {declared} bytes is over max_bytes ({cap})",
+                         url=url, status=200)
+    gzipped = (response.getheader("Content-Encoding") or "identity").strip().lower() in (
+        "gzip", "x-gzip")
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
+    chunks: list[bytes] = []
+    size = received = 0
+    try:
+        while data := response.read(READ_BYTES):
+            received += len(data)
+            while data:
+                if inflate is None:
+                    piece, data = data, b""
+                else:
+                    piece = inflate.decompress(data, cap + 1 - size)
+                    data = inflate.unconsumed_tail
+                    if inflate.eof and inflate.unused_data:  # another gzip member follows
+                        data, inflate = inflate.unused_data, zlib.decompressobj(
+                            16 + zlib.MAX_WBITS)
+                size += len(piece)
+                if size > cap:
+                    raise FetchError(f"{url}: response is over max_bytes ({cap}); not read "
+                                     "further", url=url, status=200)
+                chunks.append(piece)
+    except TimeoutError:
+        raise timed_out(url, settings.timeout, started) from None
+    except (OSError, http.client.HTTPException):
+        raise FetchError(f"{url}: connection broken mid-body", url=url) from None
+    except zlib.error:
+        raise FetchError(f"{url}: request failed (Received response with content-encoding: "
+                         "gzip, but failed to decode it.)", url=url) from None
+    if declared.isdigit() and received < int(declared):
+        raise FetchError(f"{url}: connection broken mid-body", url=url)  # cut short
+    body = b"".join(chunks)
+    return FetchResult(
+        url=url, status=200, body=body, encoding=page_encoding(body, header_charset(ctype)),
+        validators=Validators(etag=response.getheader("ETag"),
+                              last_modified=response.getheader("Last-Modified")))

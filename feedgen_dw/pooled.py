@@ -5,7 +5,6 @@ a conditional GET answered 304 (see fetch.py): a 304 never imports urllib3."""
 
 from __future__ import annotations
 
-import codecs
 import os
 import time
 from base64 import b64encode
@@ -30,11 +29,13 @@ from feedgen_dw.deadline import pool_classes
 from feedgen_dw.errors import FetchError
 from feedgen_dw.fetch import (
     JSON_TYPES,
-    META_CHARSET_RE,
     FetchResult,
     FetchSettings,
     Validators,
     ca_bundle,
+    header_charset,
+    page_encoding,
+    timed_out,
 )
 from feedgen_dw.redirects import NotHttp, keep_cookies, prepared, redirect_target, same_origin
 from feedgen_dw.retries import BoundedRetry, RetryAfterTooLong, failure_reason, retry_after
@@ -45,34 +46,9 @@ REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 DRAIN_BYTES = 64 * 1024
 
 
-def _timed_out(url: str, timeout: float, started: float) -> FetchError:
-    waited = time.monotonic() - started
-    return FetchError(f"{url}: timed out after {timeout:g}s without an answer "
-                      f"({waited:.0f}s in total, with retries)", url=url)
-
-
-def _header_charset(ctype: str) -> str | None:
-    for param in ctype.split(";")[1:]:
-        key, _, value = param.partition("=")
-        if key.strip().lower() == "charset":
-            return value.strip(" \t'\"") or None
-    return None
-
-
 class _TooManyRedirects(Exception):
     pass
 
-
-
-def _encoding(body: bytes, header_charset: str | None) -> str:
-    charset = header_charset
-    if not charset:
-        found = META_CHARSET_RE.search(body[:4096])
-        charset = found.group(1).decode("ascii") if found else "utf-8"
-    try:
-        return codecs.lookup(charset).name
-    except LookupError:
-        return "utf-8"  # an unknown charset name: UTF-8 is the likeliest
 
 
 class PooledFetcher:
@@ -160,10 +136,10 @@ class PooledFetcher:
                                  url=url) from None
             if isinstance(cause, ConnectTimeoutError) and not isinstance(
                     cause, NewConnectionError):
-                raise _timed_out(url, timeout, started) from None
+                raise timed_out(url, timeout, started) from None
             raise self._connection_failed(url, exc, timeout, started) from None
         except ReadTimeoutError:
-            raise _timed_out(url, timeout, started) from None
+            raise timed_out(url, timeout, started) from None
         except SSLError as exc:
             raise self._connection_failed(url, exc, timeout, started) from None
         except ProtocolError as exc:
@@ -183,7 +159,7 @@ class PooledFetcher:
                            started: float) -> FetchError:
         reason = failure_reason(exc)
         if reason == "timed out":  # a read timeout, after retries, arrives as this
-            return _timed_out(url, timeout, started)
+            return timed_out(url, timeout, started)
         if reason.startswith("TLS"):
             return FetchError(f"{url}: {reason}", url=url)
         return FetchError(f"{url}: connection failed ({reason})", url=url)
@@ -254,7 +230,7 @@ class PooledFetcher:
         body = _read_capped(response, url, settings.max_bytes)
         return FetchResult(
             url=final, status=status, body=body,
-            encoding=_encoding(body, _header_charset(ctype)),
+            encoding=page_encoding(body, header_charset(ctype)),
             validators=Validators(etag=response.headers.get("ETag"),
                                   last_modified=response.headers.get("Last-Modified")),
             permanent_url=moved,

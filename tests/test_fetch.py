@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from feedgen_dw.errors import FetchError
@@ -146,3 +148,39 @@ def test_a_conditional_get_whose_error_page_was_not_read_still_leaves_a_working_
     server.set("/e", 200, b"<p>back</p>", ETAG)
     assert fetcher.get(server.base_url + "/e", validators=Validators('"v0"')).text == (
         "<p>back</p>")
+
+
+# A 200 is read by the plain client itself (pooled.py only for redirects, errors, proxies
+# and encodings other than gzip): the same limits and error lines.
+def test_a_gzipped_page_is_inflated_also_from_two_members(server: ReplayServer) -> None:
+    import gzip
+
+    body = gzip.compress("<p>Grüße, ".encode()) + gzip.compress(b"zweiter Teil</p>")
+    server.set("/gz", 200, body, {**HTML, "Content-Encoding": "gzip"})
+    assert Fetcher().get(server.base_url + "/gz").text == "<p>Grüße, zweiter Teil</p>"
+
+
+def test_a_gzip_bomb_stops_at_max_bytes(server: ReplayServer) -> None:
+    import gzip
+
+    server.set("/bomb", 200, gzip.compress(b"x" * 20_000_000), {**HTML,
+                                                               "Content-Encoding": "gzip"})
+    with pytest.raises(FetchError, match="over max_bytes"):
+        Fetcher().get(server.base_url + "/bomb", FetchSettings(max_bytes=100_000))
+
+
+def test_a_body_shorter_than_its_content_length_is_broken_mid_body() -> None:
+    from tests.faults.rawserver import raw_server
+
+    def answer(conn: Any, head: bytes) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5000\r\n"
+                     b"Connection: close\r\n\r\n<p>only this</p>")
+
+    with raw_server(answer) as server, pytest.raises(FetchError, match="broken mid-body"):
+        Fetcher(retries=0).get(server.base_url + "/cut")
+
+
+def test_a_bad_gzip_body_is_a_fetch_error(server: ReplayServer) -> None:
+    server.set("/badgz", 200, b"not gzip at all", {**HTML, "Content-Encoding": "gzip"})
+    with pytest.raises(FetchError, match="failed to decode"):
+        Fetcher().get(server.base_url + "/badgz")
