@@ -8,13 +8,14 @@ redirect that sets one and sends us back still works), so one answer setting hug
 cookies cannot make every later request to its host fail with 431.
 
 Two clients, for CPU (most polls of a live page are answered 304, and a cron `run` of
-unchanged feeds is mostly start-up): a conditional GET is first sent with http.client
-alone, over a kept-alive connection of its own; a 304 ends the fetch there, without
-importing urllib3 (about 50 ms of a cron run's CPU) and at about half its CPU per poll.
-Every other answer (a changed page, a redirect, an error), every failure of that first
-request and every unconditional fetch goes to pooled.py (urllib3, as requests did it but
-without requests' import and session costs): an answer already received is handed to it
-as the first hop, so no page is asked for twice."""
+unchanged feeds is mostly start-up): every GET is first sent with http.client alone, over
+a kept-alive connection of its own; a 304, and a 200 in identity or gzip, end the fetch
+there, without importing urllib3 (about 50 ms of a cron run's CPU) and at about half its
+CPU per poll. Every other answer (a redirect, an error status, another encoding), every
+failure of that first request, and every fetch through a proxy or of a URL the full
+path would rewrite goes to pooled.py (urllib3, as requests did it but without requests'
+import and session costs): an answer already received is handed to it as the first hop,
+so no page is asked for twice."""
 
 from __future__ import annotations
 
@@ -173,8 +174,8 @@ def _plain(url: str) -> tuple[str, str, int | None, str] | None:
 
 
 class Fetcher:
-    """Fetches pages: conditional GETs over kept-alive http.client connections first,
-    everything else over urllib3's pools (pooled.py, made on first use)."""
+    """Fetches pages: over kept-alive http.client connections first, the rest over
+    urllib3's pools (pooled.py, made on first use)."""
 
     def __init__(self, retries: int = 2, backoff: float = 0.5) -> None:
         self._retries, self._backoff = retries, backoff

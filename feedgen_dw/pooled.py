@@ -1,7 +1,7 @@
 """The whole fetch, over urllib3's pools: retries with backoff, redirects followed one hop
 at a time (redirects.py), proxies, TLS, decoding, the size cap, and every failure turned
-into a FetchError naming the URL and the cause. fetch.Fetcher uses it for every fetch but
-a conditional GET answered 304 (see fetch.py): a 304 never imports urllib3."""
+into a FetchError naming the URL and the cause. fetch.Fetcher uses it for what its plain
+client does not finish itself (see fetch.py): a 304 or a plain 200 never imports urllib3."""
 
 from __future__ import annotations
 

@@ -102,7 +102,7 @@ class FaultServer:
             if fault is not None:
                 return self._broken(req, fault, body, ctype)
             # an ETag (never answered with 304 here): every poll after the first is a
-            # conditional GET, so each fault reaches fetch.py's plain client first
+            # conditional GET, as against a real server
             return send_response_body(req, 200, body, {"Content-Type": ctype, "ETag": '"1"'})
         if fault.kind == "loop":
             return send_response_body(req, 302, b"", {"Location": req.path})
