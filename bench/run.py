@@ -290,7 +290,10 @@ def main() -> int:
             scenario()
         from bench.scale import scale
 
-        bench.rows.append(scale(bench.server, bench.tmp, quick=args.quick))
+        try:
+            bench.rows.append(scale(bench.server, bench.tmp, quick=args.quick))
+        except Exception as exc:  # the table of every other scenario is still worth having
+            bench.rows.append({"scenario": "scale: failed", "error": repr(exc)[:300]})
     finally:
         bench.server.stop()
         shutil.rmtree(bench.tmp, ignore_errors=True)
