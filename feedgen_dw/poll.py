@@ -121,8 +121,9 @@ def write_feed_files(feed: FeedConfig, store: Store, output: Output) -> list[str
     if kept is not None:
         written = [name for name in sorted(kept) if name != view_file(feed.name)]
     if written and output.hub:
-        ping_hub(output.hub, [feed_url(meta, fmt) for fmt in FORMATS],
-                 timeout=feed.settings.timeout)
+        hub, urls = output.hub, [feed_url(meta, fmt) for fmt in FORMATS]
+        # on PostgreSQL the poll commits later: the hub hears of it once it has
+        store.after_commit(lambda: ping_hub(hub, urls, timeout=feed.settings.timeout))
     return written
 
 
@@ -132,6 +133,7 @@ def write_site(feeds: Sequence[FeedConfig], store: Store, output: Output) -> Non
 
     overview, statuses = store.overview(), store.statuses()
     polled_by, nodes = store.nodes()  # several nodes on PostgreSQL
+    newest = store.newest([feed.name for feed in feeds], 3)
     summaries = []
     for feed in feeds:
         feed_title, link, count = overview.get(feed.name, (None, None, 0))
@@ -141,7 +143,7 @@ def write_site(feeds: Sequence[FeedConfig], store: Store, output: Output) -> Non
             link=link,
             status=statuses.get(feed.name, FeedStatus(name=feed.name)),
             items=min(count, feed.max_items),
-            newest=tuple((i.title, i.published) for i in store.items(feed.name, 3)),
+            newest=tuple(newest.get(feed.name, ())),
             polled_by=polled_by.get(feed.name),
         ))
     try:

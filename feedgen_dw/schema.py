@@ -113,6 +113,11 @@ MIGRATIONS: tuple[str, ...] = (
         modified INTEGER NOT NULL
     );
     """,
+    # the polls each node committed (the index's Nodes table; its sum is checked against
+    # the requests a test server counted)
+    """
+    ALTER TABLE nodes ADD COLUMN polls INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 

@@ -49,6 +49,9 @@ class PagesServer:
         self.count = [0] * PAGES
         self.inflight = [0] * PAGES
         self.most_at_once = [0] * PAGES
+        # the next request for a page in `hold` waits until `go` is set (`held`: it came)
+        self.hold: set[int] = set()
+        self.held, self.go = threading.Event(), threading.Event()
         pages = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -59,6 +62,11 @@ class PagesServer:
                     pages.inflight[n] += 1
                     pages.most_at_once[n] = max(pages.most_at_once[n], pages.inflight[n])
                     version = min(pages.count[n], CAP)
+                    held = n in pages.hold
+                    pages.hold.discard(n)
+                if held:
+                    pages.held.set()
+                    pages.go.wait(60)
                 try:
                     time.sleep(0.05)  # a window for a second request to overlap
                     body = render_page(_page(n, version), pages.url).encode()
@@ -231,3 +239,55 @@ def _accepting(server: PgServer) -> bool:
 
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", server.port)) == 0
+
+
+def test_a_node_stalled_past_its_lease_commits_nothing_of_that_poll(
+    pg_url: str, pages: PagesServer, tmp_path: Path,
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"database: {pg_url}\nlease: 1s\nworkers: 2\nfeeds:\n  p0:\n"
+        f"    url: {pages.url}/de/seite-0/a-80000000\n    site: dw\n    interval: 1s\n"
+        "    jitter: 0\n    on_edit: update\n", encoding="utf-8")
+    pages.hold.add(0)
+    logs = [open(tmp_path / f"node{i}.log", "w") for i in range(2)]  # noqa: SIM115
+    nodes = [subprocess.Popen([sys.executable, "-m", "feedgen_dw", "daemon", "--config",
+                               str(config)], stdout=logs[0], stderr=subprocess.STDOUT)]
+    try:
+        _wait(pages.held.is_set, "the first node's first request", steps=300, alive=nodes)
+        nodes[0].send_signal(signal.SIGSTOP)  # mid-fetch, as a long GC pause would
+        pages.go.set()  # its answer waits in the stopped node's socket
+        nodes.append(subprocess.Popen([sys.executable, "-m", "feedgen_dw", "daemon",
+                                       "--config", str(config)],
+                                      stdout=logs[1], stderr=subprocess.STDOUT))
+        # the lease (1 s) ends unrenewed: the second node claims and polls the feed
+        _wait(lambda: pages.counts()[0] >= 3, "the second node's polls", steps=300,
+              alive=nodes[1:])
+        nodes[0].send_signal(signal.SIGCONT)
+        _wait(lambda: "status=lease-lost" in (tmp_path / "node0.log").read_text(),
+              "the stalled node to find its lease lost", steps=300, alive=nodes)
+        resumed = pages.counts()[0]
+        _wait(lambda: pages.counts()[0] >= resumed + 2, "polls after it", steps=300,
+              alive=nodes)
+    finally:
+        for node in nodes:
+            node.send_signal(signal.SIGCONT)
+            node.send_signal(signal.SIGTERM)
+        for node in nodes:
+            node.wait(timeout=60)
+        for log in logs:
+            log.close()
+    stalled = (tmp_path / "node0.log").read_text()
+    assert stalled.count("poll feed=p0 status=lease-lost") == 1, stalled[-3000:]
+    assert max(pages.most_at_once) == 1, "two requests for one feed at once"
+    count = pages.counts()[0]
+    store = open_store(pg_url)
+    try:
+        ids = [i.item_id for i in store.items("p0", 1000)]
+        assert len(ids) == len(set(ids)) == 1 + min(count, CAP), (ids, count)
+        # every request but the stalled one is a committed poll, counted once
+        assert sum(polls for _, polls in store.nodes()[1].values()) == count - 1
+    finally:
+        store.close()
+    for i in range(2):
+        assert "Traceback" not in (tmp_path / f"node{i}.log").read_text()

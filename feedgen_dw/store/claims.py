@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from feedgen_dw.errors import FeedgenDwError
+from feedgen_dw.errors import FeedgenDwError, StoreError
 from feedgen_dw.model import FeedStatus
 from feedgen_dw.store.sql import SqlStore, _ts
 
@@ -35,6 +35,7 @@ log = logging.getLogger("feedgen_dw.schedule")
 
 CLAIM_LOCK = 0x46475745  # advisory lock key of the claim step
 WAKE_STEP = 0.05  # seconds between looks for a finished poll in the claim loop
+FORGET_LEASES = 10  # a node not seen for this many leases is gone: dropped at register
 
 
 def register(store: SqlStore, feeds: Sequence[tuple[str, str, str, datetime, bool]]) -> None:
@@ -79,15 +80,55 @@ def claim(store: SqlStore, node: str, names: Sequence[str], now: datetime,
     return [r["feed"] for r in sorted(rows, key=lambda r: (r["due"], r["feed"]))]
 
 
+def forget(store: SqlStore, feeds: Sequence[str], seen_before: datetime) -> None:
+    """Drop the claims of feeds no longer in the config, and the nodes not seen since
+    `seen_before` (gone for good: the index lists them no more)."""
+    with store._writing("forgetting old feeds and nodes") as w:
+        w.execute("DELETE FROM claims WHERE NOT (feed = ANY(?))", (list(feeds),))
+        w.execute("DELETE FROM nodes WHERE seen < ?", (_ts(seen_before),))
+
+
+class LeaseLost(StoreError):
+    """The node's claim on a feed ended and another node claimed it: the poll that
+    noticed rolls back."""
+
+
 def release(store: SqlStore, node: str, feed: str, now: datetime,
             due: datetime | None) -> None:
-    """The poll of `feed` is done: free it, due again at `due` (None: stopped)."""
+    """The poll of `feed` is done: free it, due again at `due` (None: stopped), and
+    count it as the node's. Raises LeaseLost when `node` no longer holds the feed: in a
+    poll's transaction, nothing of that poll is committed (the fence of a node that
+    stalled past its lease). The claim row stays locked until the poll commits, so no
+    node claims it in between."""
     with store._writing(f"releasing feed {feed!r}") as w:
-        w.execute(
-            "UPDATE claims SET node = NULL, lease_until = NULL, due = coalesce(?, due), "
-            "stopped = ?, last_node = ?, last_polled = ? WHERE feed = ? AND node = ?",
-            (_ts(due), int(due is None), node, _ts(now), feed, node),
-        )
+        done = w.rows(
+            "WITH done AS (UPDATE claims SET node = NULL, lease_until = NULL, "
+            "  due = coalesce(?, due), stopped = ?, last_node = ?, last_polled = ? "
+            "  WHERE feed = ? AND node = ? RETURNING feed), "
+            "counted AS (UPDATE nodes SET polls = polls + 1 WHERE node = ? "
+            "  AND EXISTS (SELECT 1 FROM done) RETURNING node) "
+            "SELECT count(*) AS n FROM done",
+            (_ts(due), int(due is None), node, _ts(now), feed, node, node),
+        )[0]["n"]
+    if not done:
+        raise LeaseLost(f"{store.name}: feed {feed!r} is no longer claimed by {node}")
+
+
+def claim_now(store: SqlStore, node: str, feed: str, now: datetime,
+              lease_until: datetime) -> bool:
+    """Claim `feed` whether due or not (a cron `run`), unless another node holds it."""
+    with store._writing(f"claiming feed {feed!r}") as w:
+        return bool(w.rows(
+            "UPDATE claims SET node = ?, lease_until = ? WHERE feed = (SELECT feed FROM "
+            "claims WHERE feed = ? AND (lease_until IS NULL OR lease_until <= ?) "
+            "FOR UPDATE SKIP LOCKED) RETURNING feed",
+            (node, _ts(lease_until), feed, _ts(now))))
+
+
+def holder(store: SqlStore, feed: str) -> str | None:
+    """The node that holds `feed` now, if any."""
+    row = store._one("SELECT node FROM claims WHERE feed = ?", (feed,))
+    return row["node"] if row else None
 
 
 def renew(store: SqlStore, node: str, feeds: Sequence[str], now: datetime,
@@ -127,7 +168,9 @@ class Node:
             if self._store is None:
                 from feedgen_dw.store import open_store
 
-                self._store = open_store(self._database)
+                # a connection per worker from a poll's first write to its commit, and
+                # one each for the claim loop and the site
+                self._store = open_store(self._database, self._settings().workers + 2)
             return self._store
 
     def register(self, feeds: Sequence[FeedConfig],
@@ -142,6 +185,8 @@ class Node:
             rows.append((feed.name, feed.url, urlsplit(feed.url).hostname or "",
                          now + timedelta(seconds=delay or 0), delay is None))
         register(store, rows)
+        forget(store, self._feeds(), now - timedelta(seconds=FORGET_LEASES
+                                                     * self._settings().lease))
         log.info("schedule node=%s feeds=%d (shared)", self.name, len(rows))
 
     def tick(self) -> None:
@@ -167,7 +212,11 @@ class Node:
 
     def _run(self, name: str) -> None:
         try:
-            self._poll(name)
+            with self.store().poll_transaction():  # the poll and its release, or nothing
+                self._poll(name)
+        except LeaseLost:
+            log.warning("poll feed=%s status=lease-lost node=%s (stalled past its lease; "
+                        "another node holds the feed: nothing committed)", name, self.name)
         except FeedgenDwError as exc:  # not released: the lease ends by itself
             log.debug("schedule feed=%s status=unreleased error=%s", name, exc)
             self._database_down(exc)  # the one line of an outage
