@@ -215,3 +215,56 @@ def test_any_node_serves_the_documents_from_the_database(
     finally:
         httpd.stop()
         store.close()
+
+
+def test_a_cron_run_claims_each_feed_and_skips_one_a_daemon_holds(
+    pg_url: str, server: ReplayServer, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from feedgen_dw.cli import main
+    from feedgen_dw.store import claims
+
+    url = server.publish(FIRST)
+    (tmp_path / "config.yaml").write_text(
+        f"database: {pg_url}\noutput_dir: public\nfeeds:\n"
+        f"  a:\n    url: {url}\n    site: dw\n  b:\n    url: {url}\n    site: dw\n",
+        encoding="utf-8")
+    store = open_store(pg_url)
+    try:
+        claims.register(store, [(n, url, "127.0.0.1", T0, False) for n in ("a", "b")])
+        # a daemon holds b for a long lease
+        assert claims.claim(store, "daemon/1", ["b"], T0, T0 + timedelta(days=3650), 1, 4)
+        assert main(["run", "--config", str(tmp_path / "config.yaml")]) == 0
+        out = capsys.readouterr().out
+        assert "b: a daemon is polling it; skipped" in out and "a: 3 new" in out
+        assert store.has_articles("a") and not store.has_articles("b")
+        # a was released with its next due time, b is still the daemon's
+        rows = {r["feed"]: r for r in store._rows("SELECT * FROM claims")}
+        assert rows["a"]["node"] is None and rows["a"]["due"] > rows["a"]["last_polled"]
+        assert rows["b"]["node"] == "daemon/1"
+        assert sum(polls for _, polls in store.nodes()[1].values()) == 1
+    finally:
+        store.close()
+
+
+def test_a_poll_whose_claim_was_taken_over_commits_nothing(
+    pg_url: str, server: ReplayServer, tmp_path: Path,
+) -> None:
+    from feedgen_dw.store import claims
+
+    store, fetcher = open_store(pg_url), Fetcher(retries=0)
+    output = Output(tmp_path / "public", "http://127.0.0.1:8080/")
+    feed = FeedConfig(name="f", url=server.publish(FIRST), site="dw")
+    try:
+        claims.register(store, [("f", feed.url, "127.0.0.1", T0, False)])
+        assert claims.claim(store, "a", ["f"], T0, T0 + timedelta(seconds=1), 1, 4)
+        with pytest.raises(claims.LeaseLost), store.poll_transaction():
+            assert poll_feed(feed, store, fetcher, output, fixed_clock(T0)).ok
+            # a stalled past its lease: b claims the feed meanwhile
+            later = T0 + timedelta(seconds=5)
+            assert claims.claim(store, "b", ["f"], later, later + timedelta(minutes=2), 1, 4)
+            claims.release(store, "a", "f", later, later)
+        assert not store.has_articles("f") and store.status("f").last_poll is None
+        assert store._one("SELECT count(*) AS n FROM documents")["n"] == 0
+    finally:
+        store.close()
+        fetcher.close()

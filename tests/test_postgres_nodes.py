@@ -51,6 +51,7 @@ class PagesServer:
         self.most_at_once = [0] * PAGES
         # the next request for a page in `hold` waits until `go` is set (`held`: it came)
         self.hold: set[int] = set()
+        self.frozen: list[int] | None = None  # versions the pages keep from now on
         self.held, self.go = threading.Event(), threading.Event()
         pages = self
 
@@ -61,7 +62,8 @@ class PagesServer:
                     pages.count[n] += 1
                     pages.inflight[n] += 1
                     pages.most_at_once[n] = max(pages.most_at_once[n], pages.inflight[n])
-                    version = min(pages.count[n], CAP)
+                    version = min(pages.count[n] if pages.frozen is None
+                                  else pages.frozen[n], CAP)
                     held = n in pages.hold
                     pages.hold.discard(n)
                 if held:
@@ -85,6 +87,12 @@ class PagesServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def freeze(self) -> list[int]:
+        """From now on every page stays as it is; the counts at this moment."""
+        with self.lock:
+            self.frozen = list(self.count)
+            return list(self.count)
 
     def counts(self) -> list[int]:
         with self.lock:
@@ -118,9 +126,11 @@ def test_three_nodes_share_the_feeds_and_a_killed_one_is_taken_over(
         f"database: {pg_url}\noutput_dir: public\njitter: {INTERVAL / 10}s\nlease: 3s\n"
         f"workers: 4\nper_host: 12\nfeeds:\n{feeds}", encoding="utf-8")
     logs = [open(tmp_path / f"node{i}.log", "w") for i in range(3)]  # noqa: SIM115
+    ports = [_free_port() for _ in logs]
     nodes = [subprocess.Popen([sys.executable, "-m", "feedgen_dw", "daemon", "--config",
-                               str(config)], stdout=log, stderr=subprocess.STDOUT)
-             for log in logs]
+                               str(config), "--serve", "--port", str(port)],
+                              stdout=log, stderr=subprocess.STDOUT)
+             for log, port in zip(logs, ports, strict=True)]
     try:
         _wait(lambda: min(pages.counts()) >= ROUNDS, "every page polled a few times",
               steps=ROUNDS * INTERVAL * 5 * 4, alive=nodes)
@@ -131,6 +141,13 @@ def test_three_nodes_share_the_feeds_and_a_killed_one_is_taken_over(
         _wait(lambda: all(c >= k + 2 for c, k in zip(pages.counts(), at_kill, strict=True)),
               "the others to take the killed node's feeds over",
               steps=(3 + 3 * INTERVAL) * 5 * 4, alive=nodes[1:])
+        # the pages change no more: once each is polled twice more (its second poll
+        # starts after the first committed), every node must serve all of it
+        frozen = pages.freeze()
+        _wait(lambda: all(c >= f + 2 for c, f in zip(pages.counts(), frozen, strict=True)),
+              "two polls of the last version of every page",
+              steps=(3 + 3 * INTERVAL) * 5 * 4, alive=nodes[1:])
+        served = {port: _served(port) for port in ports[1:]}
     finally:
         for node in nodes[1:]:
             node.send_signal(signal.SIGTERM)
@@ -149,6 +166,9 @@ def test_three_nodes_share_the_feeds_and_a_killed_one_is_taken_over(
         survivors = {f"{socket.gethostname()}/{node.pid}" for node in nodes[1:]}
         assert set(polled.values()) <= survivors, (set(polled.values()), survivors)
         assert len(seen) == 3
+        # every request is a committed poll, counted once by its node, but those the
+        # killed node had in flight (at most its workers)
+        assert 0 <= sum(counts) - sum(polls for _, polls in seen.values()) <= 4
         index = (tmp_path / "public" / "index.html").read_text()  # on the index too
         assert all(node in index for node in seen) and "Nodes" in index
         for n in range(PAGES):
@@ -156,7 +176,9 @@ def test_three_nodes_share_the_feeds_and_a_killed_one_is_taken_over(
             ids = [i.item_id for i in items]
             assert len(ids) == len(set(ids)), f"p{n}: an item twice"
             # every section served is in the feed once: the lead and 1 .. the last version
-            assert len(items) == 1 + min(counts[n], CAP), (n, len(items), counts[n])
+            assert len(items) == 1 + min(frozen[n], CAP), (n, len(items), frozen[n])
+            for port, feeds_served in served.items():  # every node serves them all, once
+                assert feeds_served[n] == ids, (port, n)
     finally:
         store.close()
     for i in (1, 2):
@@ -224,6 +246,17 @@ def test_a_database_outage_is_one_line_per_node_and_polls_resume_by_themselves(
         text = (tmp_path / f"node{i}" / "log").read_text()
         assert text.count("database status=unreachable") == 1, text[-3000:]
         assert "database status=back" in text and "Traceback" not in text
+
+
+def _served(port: int) -> list[list[str]]:
+    """The Atom feeds p0 .. p{PAGES - 1} a node serves, as their entry ids in order."""
+    import requests
+    from lxml import etree
+
+    atom = "{http://www.w3.org/2005/Atom}"
+    return [[e.text or "" for e in etree.fromstring(requests.get(
+        f"http://127.0.0.1:{port}/p{n}.atom", timeout=30).content).iterfind(
+        f"{atom}entry/{atom}id")] for n in range(PAGES)]
 
 
 def _free_port() -> int:

@@ -15,21 +15,23 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from feedgen_dw.errors import FeedgenDwError, StoreError
-from feedgen_dw.model import FeedStatus
+from feedgen_dw.model import FeedStatus, PollResult
 from feedgen_dw.store.sql import SqlStore, _ts
 
 if TYPE_CHECKING:
-    from feedgen_dw.config import FeedConfig, Settings
+    from feedgen_dw.config import Config, FeedConfig, Settings
 
 log = logging.getLogger("feedgen_dw.schedule")
 
@@ -273,3 +275,42 @@ class Node:
         """Claim nothing more; polls in flight finish and release their feeds."""
         self._stopping = True
         self._pool.shutdown(wait=False)
+
+
+class CronClaims:
+    """A cron `run` beside daemons on one PostgreSQL: each feed is claimed as a node's
+    poll is (a feed a daemon holds is skipped), polled, and released with its next due
+    time in the poll's own transaction, so no daemon polls it beside the run."""
+
+    def __init__(self, config: Config, store: SqlStore,
+                 clock: Callable[[], datetime]) -> None:
+        self.name = f"{socket.gethostname()}/{os.getpid()}/run"
+        self._store, self._clock, self._rng = store, clock, random.Random()
+        now = clock()
+        # due now where new (a daemon plans it on its first poll); known feeds keep theirs
+        register(store, [(f.name, f.url, urlsplit(f.url).hostname or "", now, False)
+                                for f in config.feeds])
+        renew(store, self.name, [], now, now)  # on the index, its polls counted
+
+    def poll(self, feed: FeedConfig, poll: Callable[[], PollResult]) -> PollResult | None:
+        """`poll()` under a claim on `feed`; None when a daemon holds the feed."""
+        from feedgen_dw.schedule import plan_next
+        now = self._clock()
+        lease = timedelta(seconds=feed.settings.lease)
+        if not claim_now(self._store, self.name, feed.name, now, now + lease):
+            log.info("poll feed=%s status=skipped node=%s (a daemon holds it: %s)",
+                     feed.name, self.name, holder(self._store, feed.name))
+            return None
+        try:
+            with self._store.poll_transaction():
+                result = poll()
+                done = self._clock()
+                plan = plan_next(feed, self._store.status(feed.name), done, self._rng,
+                                 result.retry_after)
+                release(self._store, self.name, feed.name, done, None
+                               if plan.delay is None else done + timedelta(seconds=plan.delay))
+        except LeaseLost:
+            log.warning("poll feed=%s status=lease-lost node=%s (nothing committed)",
+                        feed.name, self.name)
+            return replace(result, ok=False, error="lease lost: nothing committed")
+        return result
