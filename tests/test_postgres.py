@@ -18,7 +18,7 @@ from feedgen_dw.fetch import Fetcher
 from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed
 from feedgen_dw.replay import ReplayServer
 from feedgen_dw.schema import MIGRATIONS
-from feedgen_dw.store import SqlStore, open_store
+from feedgen_dw.store import SqlStore, claims, open_store
 from feedgen_dw.store.postgres import redact
 from tests.pg import PgServer, pg_server_fixture, pg_url_fixture  # noqa: F401  # fixtures
 
@@ -221,7 +221,6 @@ def test_a_cron_run_claims_each_feed_and_skips_one_a_daemon_holds(
     pg_url: str, server: ReplayServer, tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
     from feedgen_dw.cli import main
-    from feedgen_dw.store import claims
 
     url = server.publish(FIRST)
     (tmp_path / "config.yaml").write_text(
@@ -249,8 +248,6 @@ def test_a_cron_run_claims_each_feed_and_skips_one_a_daemon_holds(
 def test_a_poll_whose_claim_was_taken_over_commits_nothing(
     pg_url: str, server: ReplayServer, tmp_path: Path,
 ) -> None:
-    from feedgen_dw.store import claims
-
     store, fetcher = open_store(pg_url), Fetcher(retries=0)
     output = Output(tmp_path / "public", "http://127.0.0.1:8080/")
     feed = FeedConfig(name="f", url=server.publish(FIRST), site="dw")
