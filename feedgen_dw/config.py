@@ -48,7 +48,9 @@ PROFILE_KEYS = {"entries", "split", "title", "title_strip", "time", "time_format
 BUILTIN_PROFILES = Path(__file__).parent / "profiles"
 FEED_KEYS = {
     "url", "follow", "match", "site", "title", "interval", "max_items", "on_edit", "on_remove",
+    "source",
 } | SETTING_KEYS
+SOURCES = ("auto", "api", "page")  # where a DW feed reads an article (source.py)
 
 T = TypeVar("T")
 
@@ -98,6 +100,9 @@ class FeedConfig:
     follow: bool = False  # `url` is an index (topic page or feed) of the articles to poll
     match: str | None = None  # regex on the index's titles
     profile: Profile | None = None  # when `site` names a user profile
+    # DW: auto, its JSON API with the page as the fallback; api or page, only that one;
+    # None (not given): auto on dw.com, the page on other hosts (source.py)
+    source: str | None = None
 
     @property
     def jitter(self) -> float:
@@ -248,10 +253,18 @@ def _feed(name: object, data: object, defaults: Settings,
         choices = ", ".join(RemovePolicy)
         raise ConfigError(
             f"{where}.on_remove: expected one of {choices}, got {show(on_remove)}") from None
+    source = data.get("source")
+    if source is not None and source not in SOURCES:
+        raise ConfigError(f"{where}.source: expected one of {', '.join(SOURCES)}, got "
+                          f"{show(source)}")
+    if source == "api" and site not in ("auto", "dw"):
+        raise ConfigError(f"{where}.source: api is DW's; it needs site: dw or auto, not "
+                          f"{show(site)}")
     return FeedConfig(
         name=name,
         url=url,
         site=site,
+        source=source,
         title=_optional(data, "title", None, lambda v: typed(v, str, f"{where}.title", "text")),
         interval=_optional(data, "interval", 300.0, lambda v: parse_duration(
             v, f"{where}.interval", low=least, high=MAX_INTERVAL)),

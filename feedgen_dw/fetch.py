@@ -35,6 +35,7 @@ META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_.:-]+)""", 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 FEED_TYPES = ("application/rss+xml", "application/rdf+xml", "application/atom+xml",
               "application/xml", "text/xml")
+JSON_TYPES = ("application/json",)  # an API answer (source.py), asked for with json=True
 # A Retry-After longer than this is not waited out inside a poll: the poll fails and the
 # daemon schedules the next one after it instead.
 MAX_RETRY_AFTER = 60.0
@@ -226,18 +227,22 @@ class Fetcher:
 
     def get(
         self, url: str, settings: FetchSettings | None = None,
-        validators: Validators | None = None, feeds_too: bool = False,
+        validators: Validators | None = None, feeds_too: bool = False, json: bool = False,
     ) -> FetchResult:
-        """GET `url`, following redirects; FetchError names the URL and the status or cause."""
+        """GET `url`, following redirects; FetchError names the URL and the status or cause.
+        `json`: the answer must be JSON instead of HTML."""
         settings = settings or FetchSettings()
         headers = {"User-Agent": settings.user_agent}
+        if json:
+            headers["Accept"] = "application/json"
         if validators and validators.etag:
             headers["If-None-Match"] = validators.etag
         if validators and validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
         with watching(settings.deadline) as watch:
             try:
-                result = self._get(url, headers, settings, feeds_too)
+                result = self._get(url, headers, settings, JSON_TYPES if json else (
+                    HTML_TYPES + FEED_TYPES if feeds_too else HTML_TYPES))
             except Exception as exc:
                 if watch.expired:
                     # whatever the closed socket looked like, the deadline is the cause
@@ -262,7 +267,7 @@ class Fetcher:
             f"{settings.timeout:g}s per read, {settings.deadline:g}s per fetch)", url=url)
 
     def _get(self, url: str, headers: dict[str, str], settings: FetchSettings,
-             feeds_too: bool) -> FetchResult:
+             allowed: tuple[str, ...]) -> FetchResult:
         timeout = settings.timeout
         started = time.monotonic()
         try:
@@ -270,7 +275,7 @@ class Fetcher:
                 url, headers=headers, timeout=(timeout, timeout), stream=True,
                 proxies=self._proxies_for(url),
             ) as response:
-                return self._result(url, response, settings, feeds_too)
+                return self._result(url, response, settings, allowed)
         except _RetryAfterTooLong as exc:
             raise FetchError(f"{url}: HTTP 429/503 with Retry-After {exc.seconds:g}s",
                              url=url, retry_after=exc.seconds) from None
@@ -299,7 +304,7 @@ class Fetcher:
 
     def _result(
         self, url: str, response: requests.Response, settings: FetchSettings,
-        feeds_too: bool = False,
+        allowed: tuple[str, ...] = HTML_TYPES,
     ) -> FetchResult:
         permanent = None
         if response.history and all(r.status_code in (301, 308) for r in response.history):
@@ -315,9 +320,9 @@ class Fetcher:
                 url=url, status=response.status_code, retry_after=_retry_after(response),
             )
         ctype = response.headers.get("Content-Type", "text/html")
-        allowed = HTML_TYPES + FEED_TYPES if feeds_too else HTML_TYPES
         if ctype.split(";")[0].strip().lower() not in allowed:
-            raise FetchError(f"{url}: not an HTML page (Content-Type: {ctype})",
+            what = "a JSON answer" if allowed == JSON_TYPES else "an HTML page"
+            raise FetchError(f"{url}: not {what} (Content-Type: {ctype})",
                              url=url, status=response.status_code)
         body = self._read_capped(response, url, settings.max_bytes)
         charset = requests.utils.get_encoding_from_headers(response.headers)

@@ -179,6 +179,11 @@ class HttpState:
     fetch_url: str | None = None  # where permanent redirects from config_url ended
     etag: str | None = None
     last_modified: str | None = None
+    # the API URL etag/last_modified came from (valid only there); None: they are the
+    # page's (sent to the page, also where its permanent redirect pointed)
+    validators_from: str | None = None
+    # until when the API of a DW feed is not asked after it failed (source.py)
+    api_off_until: datetime | None = None
 
 
 @dataclass(frozen=True)

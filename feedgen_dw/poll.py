@@ -11,11 +11,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from feedgen_dw.errors import ExtractError, FeedgenDwError, FetchError, OutputError
-from feedgen_dw.fetch import Fetcher, FetchResult, FetchSettings, Validators, same_site
+from feedgen_dw.fetch import Fetcher, FetchResult, FetchSettings, same_site
 from feedgen_dw.model import (
     Article,
     ArticleState,
@@ -31,6 +32,7 @@ from feedgen_dw.safetext import error_line, xml_safe, xml_safe_opt
 
 if TYPE_CHECKING:
     from feedgen_dw.config import FeedConfig
+    from feedgen_dw.source import Decide, Decided
     from feedgen_dw.store import Store
 
 # Extraction (parsel, lxml), diffing and rendering (feedgen) are imported by the polls
@@ -160,23 +162,6 @@ def write_site(feeds: Sequence[FeedConfig], store: Store, output: Output) -> Non
                          "feeds.opml": opml})  # for every node to serve (PostgreSQL)
 
 
-def _fetch(feed: FeedConfig, fetcher: Fetcher, http: HttpState, known: bool,
-           until: float) -> tuple[FetchResult, str]:
-    """The page, and the URL that was asked for it."""
-    # validators only help when there is a state to fall back on
-    validators = Validators(http.etag, http.last_modified) if known else None
-    # a target pinned off-site by an older version is not followed any more
-    pinned = http.fetch_url if http.fetch_url and same_site(http.fetch_url, feed.url) else None
-    url = pinned or feed.url
-    try:
-        return fetcher.get(url, _fetch_settings(feed, until), validators), url
-    except FetchError as exc:
-        if url == feed.url or exc.status not in (404, 410):
-            raise
-        # the remembered redirect target is gone: ask the configured URL again
-        return fetcher.get(feed.url, _fetch_settings(feed, until), validators), feed.url
-
-
 def _fetch_settings(feed: FeedConfig, until: float) -> FetchSettings:
     """Settings of one fetch that ends by the poll's deadline `until` (monotonic)."""
     timeout = feed.settings.timeout
@@ -187,17 +172,6 @@ def _fetch_settings(feed: FeedConfig, until: float) -> FetchSettings:
     defaults = FetchSettings(timeout=timeout)
     return FetchSettings(timeout=timeout, user_agent=feed.settings.user_agent,
                          max_bytes=feed.settings.max_bytes, total=min(defaults.deadline, left))
-
-
-def _pinned(feed: FeedConfig, http: HttpState, asked: str, page: FetchResult) -> str | None:
-    """Where the next poll asks: a permanent redirect is remembered (also across later
-    200s) but only within the configured URL's site, so one answer cannot move the feed
-    to another host for good."""
-    if page.permanent_url and same_site(page.permanent_url, feed.url):
-        return page.permanent_url
-    if asked != feed.url:
-        return asked  # the remembered target answered (or redirected off-site): keep it
-    return None
 
 
 def _shortened(section: Section) -> Section:
@@ -220,18 +194,25 @@ def _safe_article(article: Article) -> Article:
 
 
 def _diff(feed: FeedConfig, store: Store, page: FetchResult, now: datetime,
-          guess: ArticleState | None = None,
+          guess: ArticleState | None = None, api_of: str | None = None,
           ) -> tuple[ArticleState | None, DiffResult, bool]:
     """Extract and decide one fetched article: (stored state, diff, state changed).
     `guess` is the stored state the page probably updates: its sections are not
-    sanitized again."""
+    sanitized again. `api_of`: `page` is DW's API answer for the page at that URL."""
     from feedgen_dw.diff import diff_article
-    from feedgen_dw.extract import extract_page
 
     known = {s.raw_digest: (s.html, s.seen_text) for s in guess.sections
              if s.raw_digest} if guess else None
-    article = _safe_article(
-        extract_page(page.body, page.url, feed.site, feed.profile, page.encoding, known))
+    if api_of is not None:
+        from feedgen_dw.extract.dw_api import extract_api
+
+        extracted = extract_api(page.body, api_of, known)
+    else:
+        from feedgen_dw.extract import extract_page
+
+        extracted = extract_page(page.body, page.url, feed.site, feed.profile, page.encoding,
+                                 known)
+    article = _safe_article(extracted)
     if guess is not None and guess.article_id == article.article_id:
         prev: ArticleState | None = guess
     else:
@@ -243,22 +224,45 @@ def _diff(feed: FeedConfig, store: Store, page: FetchResult, now: datetime,
     return prev, diff, diff.state != prev or prev is None
 
 
+def _decider(feed: FeedConfig, store: Store, now: datetime,
+             guess: ArticleState | None = None, latest: bool = False) -> Decide:
+    """_diff() of an answer (the page's, or the API's for the page at `api_of`), with the
+    stored state it probably updates: `guess`, or with `latest` the feed's latest."""
+    once: list[ArticleState | None] = []
+
+    def decide(answer: FetchResult, api_of: str | None) -> Decided:
+        once[:] = once or [store.latest_article(feed.name, sections=True) if latest else guess]
+        return _diff(feed, store, answer, now, once[0], api_of)
+    return decide
+
+
 def _poll_one(feed: FeedConfig, store: Store, fetcher: Fetcher, status: FeedStatus,
               now: datetime, result: PollResult, until: float) -> bool:
     """A feed of one article; True when its state changed."""
+    from feedgen_dw.source import fetch_page, pinned, read_article
+
     # state of an earlier url in the config does not apply to this one
     http = status.http if status.http.config_url == feed.url else HttpState()
-    page, asked = _fetch(feed, fetcher, http, store.has_articles(feed.name), until)
-    result.url = page.url
-    if page.not_modified:
+    known = store.has_articles(feed.name)
+    settings = partial(_fetch_settings, feed, until)
+    read = read_article(
+        feed, fetcher, http, feed.url, now, settings, known,
+        lambda cond: fetch_page(feed, fetcher, http, known and cond, settings),
+        # a feed of one article: the stored article is almost always this page's
+        _decider(feed, store, now, latest=True))
+    page, result.url = read.answer, read.answer.url
+    if read.decided is None:
         result.not_modified = True
-        store.save_poll(feed.name, [], now)
+        off = replace(http, api_off_until=read.api_off_until)
+        store.save_poll(feed.name, [], now, http=off if off != http else None)
         return False
-    # a feed of one article: the stored article is almost always this page's
-    prev, diff, changed = _diff(feed, store, page, now,
-                                store.latest_article(feed.name, sections=True))
-    new_http = HttpState(config_url=feed.url, fetch_url=_pinned(feed, http, asked, page),
-                         etag=page.validators.etag, last_modified=page.validators.last_modified)
+    prev, diff, changed = read.decided
+    api = read.asked if read.api else None
+    new_http = HttpState(
+        config_url=feed.url, etag=page.validators.etag, api_off_until=read.api_off_until,
+        last_modified=page.validators.last_modified, validators_from=api,
+        # the page's pinned redirect target stays while the API is read
+        fetch_url=http.fetch_url if api else pinned(feed, http, read.asked, page))
     store.save_poll(feed.name, [diff.state] if changed else [], now, http=new_http,
                     changed=diff.feed_changed or bool(diff.new), previous=[prev] if prev else [])
     result.new, result.changed, result.removed = len(diff.new), len(diff.changed), len(
@@ -289,24 +293,29 @@ def _article_urls(feed: FeedConfig, store: Store, index_url: str, listed: dict[s
 
 
 def _poll_followed(feed: FeedConfig, store: Store, fetcher: Fetcher, now: datetime,
-                   result: PollResult, until: float) -> bool:
+                   result: PollResult, until: float, http: HttpState) -> bool:
     """A followed index: the newest matching article, and every earlier one that changed
     within stop_after, into one feed; True when any state changed."""
     from feedgen_dw.follow import content_id, index_links
+    from feedgen_dw.source import read_unconditional
 
-    index = fetcher.get(feed.url, _fetch_settings(feed, until), feeds_too=True)
+    settings = partial(_fetch_settings, feed, until)
+
+    index = fetcher.get(feed.url, settings(), feeds_too=True)
     links = index_links(index.text, index.url, feed.match)
     newest = links[0].url
     listed = {content_id(link.url): link.url for link in links}
     # the index's article is usually among the recent ones too: fetch it once
     urls, stored_ids = _article_urls(feed, store, feed.url, listed, newest, now)
     states, previous, changed_any, polled = [], [], False, set()
+    was = http
     for key, url in urls.items():
         # a stored article's sections are known: they need not be sanitized again
         guess = store.load_article(feed.name, stored_ids[key]) if key in stored_ids else None
         try:
-            page = fetcher.get(url, _fetch_settings(feed, until))
-            prev, diff, changed = _diff(feed, store, page, now, guess)
+            (prev, diff, changed), http = read_unconditional(
+                feed, fetcher, http, url, now, settings,
+                _decider(feed, store, now, guess))
         except Exception as exc:
             if url == newest:
                 raise  # the article the feed follows now: the poll fails
@@ -328,7 +337,7 @@ def _poll_followed(feed: FeedConfig, store: Store, fetcher: Fetcher, now: dateti
         result.removed += len(diff.removed)
     # one transaction for all of them: a failure above leaves every article as it was
     store.save_poll(feed.name, states, now, changed=result.new + result.changed > 0,
-                    previous=previous)
+                    previous=previous, http=http if http != was else None)
     result.url = newest
     return changed_any
 
@@ -352,7 +361,8 @@ def poll_feed(
     try:
         status = store.status(feed.name)
         if feed.follow:
-            state_changed = _poll_followed(feed, store, fetcher, now, result, until)
+            state_changed = _poll_followed(feed, store, fetcher, now, result, until,
+                                           status.http)
         else:
             state_changed = _poll_one(feed, store, fetcher, status, now, result, until)
         files_missing = any(not p.exists() for p in (

@@ -113,6 +113,12 @@ MIGRATIONS: tuple[str, ...] = (
         modified INTEGER NOT NULL
     );
     """,
+    # a DW feed reads DW's JSON API or the page (source.py): the URL the stored validators
+    # came from, and until when a failed API is not asked again
+    """
+    ALTER TABLE feeds ADD COLUMN validators_from TEXT;
+    ALTER TABLE feeds ADD COLUMN api_off_until TEXT;
+    """,
     # the polls each node committed (the index's Nodes table; its sum is checked against
     # the requests a test server counted)
     """

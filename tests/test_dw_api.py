@@ -52,6 +52,10 @@ def test_api_url_of_dw_articles_and_live_blogs_only() -> None:
     for other in ("https://example.org/de/x/a-1", f"{BASE}/a-1", f"{BASE}/de/x/t-123",
                   "https://notdw.com/de/x/a-1"):
         assert api_url(other) is None
+    # a page with DW's paths on another host (site: dw): its API on its scheme and host
+    local = "http://127.0.0.1:8080/de/x/a-123"
+    assert api_url(local, any_host=True) == "http://127.0.0.1:8080/graph-api/de/content/article/123"
+    assert api_url(local) is None and api_url("ftp://h/de/x/a-1", any_host=True) is None
 
 
 @pytest.mark.parametrize("demo", [FIRST, SECOND], ids=["first", "second"])
@@ -122,3 +126,12 @@ def test_saved_dw_pages_with_state_extract_alike_through_the_api(path: Path) -> 
     content = embedded_content(sel, article_id)
     assert content is not None
     _same(extract_api(_api_answer(content), url), page)
+
+
+def test_the_source_choice_reads_dw_urls_as_the_extractors_do() -> None:
+    from feedgen_dw import source
+    from feedgen_dw.extract import dw, dw_live
+
+    assert source.ARTICLE_ID_RE.pattern == dw.ARTICLE_ID_RE.pattern
+    assert source.LIVE_ID_RE.pattern == dw_live.LIVE_ID_RE.pattern
+    assert source.DW_HOSTS == dw.HOSTS

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ import requests
 from feedgen_dw.config import load_config
 from feedgen_dw.demo import FIRST
 from feedgen_dw.replay import ReplayServer
+from tests.procs import running
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -28,19 +28,6 @@ def _feedgen(*args: str, cwd: Path | None = None, timeout: float = 30,
              ) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "feedgen_dw", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=timeout)
-
-
-@contextmanager
-def _running(*args: str) -> Iterator[subprocess.Popen[str]]:
-    """A process started with `args`, its output piped; killed if still running after."""
-    proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
 
 
 def _one_line(result: subprocess.CompletedProcess[str], status: int, *words: str) -> None:
@@ -138,7 +125,7 @@ def test_the_daemon_says_what_its_polls_do_without_scheduler_noise(
     path = tmp_path / "config.yaml"
     path.write_text(f"feeds:\n  x:\n    url: {server.publish(FIRST)}\n    interval: 1s\n"
                     "    jitter: 0\n", encoding="utf-8")
-    with _running("-m", "feedgen_dw", "daemon", "--config", str(path)) as proc:
+    with running("-m", "feedgen_dw", "daemon", "--config", str(path)) as proc:
         deadline = time.monotonic() + 30
         while server.request_count() < 3 and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -151,7 +138,7 @@ def test_the_daemon_says_what_its_polls_do_without_scheduler_noise(
 
 def test_serve_a_folder_without_a_config(tmp_path: Path) -> None:
     (tmp_path / "index.html").write_text("<!DOCTYPE html><title>x</title>", encoding="utf-8")
-    with _running("-m", "feedgen_dw", "serve", "--dir", str(tmp_path), "--port", "0") as proc:
+    with running("-m", "feedgen_dw", "serve", "--dir", str(tmp_path), "--port", "0") as proc:
         assert proc.stdout is not None
         url = proc.stdout.readline().split(" at ")[1].split()[0]
         response = requests.get(url, timeout=5)
@@ -162,7 +149,7 @@ def test_serve_a_folder_without_a_config(tmp_path: Path) -> None:
 
 
 def test_make_demo_serves_the_index_the_feeds_and_the_articles(tmp_path: Path) -> None:
-    with _running("-m", "feedgen_dw.demo", str(tmp_path / "demo"), "--port", "0") as proc:
+    with running("-m", "feedgen_dw.demo", str(tmp_path / "demo"), "--port", "0") as proc:
         assert proc.stdout is not None
         line = ""
         while "is served at" not in line:

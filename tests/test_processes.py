@@ -15,6 +15,7 @@ import requests
 
 from feedgen_dw.demo import FIRST, SECOND, THIRD
 from feedgen_dw.replay import ReplayServer
+from tests.procs import running, stopped
 
 
 def _free_port() -> int:
@@ -51,12 +52,8 @@ def test_daemon_serves_polls_reloads_and_stops_cleanly(
     feed_a = (f"  a:\n    url: {server.publish(FIRST)}\n    interval: 1s\n    jitter: 0\n"
               "    on_edit: update\n")  # the five sections, edits in place
     config.write_text(f"base_url: {base}\nfeeds:\n{feed_a}", encoding="utf-8")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "feedgen_dw", "daemon", "--config", str(config), "--serve",
-         "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
+    with running("-m", "feedgen_dw", "daemon", "--config", str(config), "--serve",
+                 "--port", str(port)) as proc:
         _wait_for(lambda: len(_titles(base + "a.atom")) == 3, "the first poll")
         # a cron run beside the daemon does nothing and says so
         cron = subprocess.run([sys.executable, "-m", "feedgen_dw", "run", "--config", str(config)],
@@ -79,12 +76,7 @@ def test_daemon_serves_polls_reloads_and_stops_cleanly(
         _wait_for(lambda: "b.atom" in requests.get(base, timeout=5).text,
                   "the index to list the added feed (rewritten every few seconds)")
         assert "a.atom" in requests.get(base, timeout=5).text
-        proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        output = stopped(proc)
     assert proc.returncode == 0, output
     assert "reload status=failed" in output and "keeping the running config" in output
     assert "daemon status=stopped" in output

@@ -9,7 +9,7 @@ between the two without a change its readers would see. Images in `text` that ca
 only `data-id` get their URL from `contentLinks[]` (`target.staticUrl`), else from the
 pattern the page uses (`https://static.dw.com/image/<id>_<formatId>.jpg`).
 
-Not wired into polls yet: see BENCHMARKS.md, "Not done in this round".
+Which of the two a poll reads, and the fallback to the page, is source.py's.
 """
 
 from __future__ import annotations
@@ -20,38 +20,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from feedgen_dw.errors import ExtractError
-from feedgen_dw.extract.dw import (
-    ARTICLE_ID_RE,
-    HOSTS,
-    _classify,
-    _sections,
-    _split_title,
-)
+from feedgen_dw.extract import _titled
+from feedgen_dw.extract.dw import ARTICLE_ID_RE, _classify, _sections, _split_title
 from feedgen_dw.extract.dw_live import LIVE_ID_RE, TITLE_SUFFIX_RE, blog_url, posts_from_state
 from feedgen_dw.extract.html import Known, clean_url, normalize_space, parse_fragment, to_uri
 from feedgen_dw.extract.structured import parse_time, text_value
 from feedgen_dw.model import Article
+from feedgen_dw.source import API_BASE, LANG_RE, api_url
 
-API_BASE = "https://www.dw.com/graph-api"
+__all__ = ["API_BASE", "api_content", "api_url", "embedded_content", "extract_api",
+           "with_image_urls"]
+
 IMAGE_URL = "https://static.dw.com/image/{id}_${{formatId}}.jpg"
-LANG_RE = re.compile(r"^/([a-z]{2}(?:-[a-z]{2,4})?)/", re.I)
 IMG_RE = re.compile(r"<img\b[^>]*>", re.I)
 DATA_ID_RE = re.compile(r"""\bdata-id\s*=\s*["']?(\d+)""", re.I)
-
-
-def api_url(page_url: str) -> str | None:
-    """The API URL of a dw.com article or live blog page, or None for any other URL."""
-    parts = urlsplit(page_url)
-    host = (parts.hostname or "").lower()
-    if not any(host == h or host.endswith("." + h) for h in HOSTS):
-        return None
-    lang = LANG_RE.match(parts.path)
-    live, article = LIVE_ID_RE.search(parts.path), ARTICLE_ID_RE.search(parts.path)
-    if not lang or not (live or article):
-        return None
-    kind, found = ("liveblog", live) if live else ("article", article)
-    assert found is not None
-    return f"{API_BASE}/{lang.group(1).lower()}/content/{kind}/{found.group(1)}"
 
 
 def _image_urls(content: dict[str, Any]) -> dict[str, str]:
@@ -125,10 +107,10 @@ def extract_api(body: bytes | str, page_url: str, known: Known | None = None) ->
         if not sections:
             raise ExtractError(f"{page_url}: the API answer has no live blog posts")
         title = TITLE_SUFFIX_RE.sub("", normalize_space(text_value(content.get("title")) or ""))
-        return Article(article_id=f"live-{live.group(1)}", host=host, url=canonical,
+        return _titled(Article(article_id=f"live-{live.group(1)}", host=host, url=canonical,
                        title=title, feed_title=title, language=language,
                        sections=tuple(sections), profile="dw", source="api",
-                       published=published, modified=modified)
+                       published=published, modified=modified))
     found = ARTICLE_ID_RE.search(page_url) or ARTICLE_ID_RE.search(canonical)
     text = content.get("text")
     if not found or not isinstance(text, str) or not text.strip():
@@ -140,6 +122,8 @@ def extract_api(body: bytes | str, page_url: str, known: Known | None = None) ->
     sections = _sections(list(_classify(blocks, False)), lead_headline, canonical, known)
     if not sections:
         raise ExtractError(f"{page_url}: the API answer has no sections")
-    return Article(article_id=f"a-{found.group(1)}", host=host, url=canonical, title=title,
-                   feed_title=feed_title, language=language, sections=tuple(sections),
-                   profile="dw", source="api", published=published, modified=modified)
+    # the titles extract_page() gives a page's untitled sections and blank title
+    return _titled(Article(article_id=f"a-{found.group(1)}", host=host, url=canonical,
+                           title=title, feed_title=feed_title, language=language,
+                           sections=tuple(sections), profile="dw", source="api",
+                           published=published, modified=modified))

@@ -36,7 +36,8 @@ Row = Any  # sqlite3.Row or psycopg's dict row: both are read by column name
 # save_poll: a 304 keeps the stored validators, a fetched page brings its own
 _KEEP_HTTP = ""
 _NEW_HTTP = (", config_url=excluded.config_url, fetch_url=excluded.fetch_url, "
-             "etag=excluded.etag, last_modified=excluded.last_modified")
+             "etag=excluded.etag, last_modified=excluded.last_modified, "
+             "validators_from=excluded.validators_from, api_off_until=excluded.api_off_until")
 
 
 class Writer(Protocol):
@@ -82,7 +83,8 @@ def _status(row: Row) -> FeedStatus:
         last_change=_dt(row["last_change"]), render_pending=bool(row["render_pending"]),
         http=HttpState(
             config_url=row["config_url"], fetch_url=row["fetch_url"], etag=row["etag"],
-            last_modified=row["last_modified"],
+            last_modified=row["last_modified"], validators_from=row["validators_from"],
+            api_off_until=_dt(row["api_off_until"]),
         ),
     )
 
@@ -210,8 +212,8 @@ class SqlStore:
             http = http or HttpState()
             w.execute(
                 "INSERT INTO feeds (name, last_poll, last_success, last_error, failures, "
-                "last_change, render_pending, config_url, fetch_url, etag, last_modified) "
-                "VALUES (?, ?, ?, NULL, 0, ?, ?, ?, ?, ?, ?) "
+                "last_change, render_pending, config_url, fetch_url, etag, last_modified, "
+                "validators_from, api_off_until) VALUES (?, ?, ?, NULL, 0, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET "
                 "last_poll=excluded.last_poll, last_success=excluded.last_success, "
                 "last_error=NULL, failures=0, "
@@ -219,7 +221,8 @@ class SqlStore:
                 f"render_pending={self.GREATEST}(feeds.render_pending, "
                 "excluded.render_pending)" + (_KEEP_HTTP if keep else _NEW_HTTP),
                 (feed, _ts(now), _ts(now), _ts(now) if changed else None, int(bool(articles)),
-                 http.config_url, http.fetch_url, http.etag, http.last_modified),
+                 http.config_url, http.fetch_url, http.etag, http.last_modified,
+                 http.validators_from, _ts(http.api_off_until)),
             )
 
     @staticmethod

@@ -18,6 +18,7 @@ from feedgen_dw.config import load_config
 from feedgen_dw.demo import FIRST
 from feedgen_dw.errors import ConfigError
 from feedgen_dw.replay import ReplayServer
+from tests.procs import running, stopped
 from tests.test_processes import _free_port, _wait_for
 
 FEED = "feeds:\n  x:\n    url: http://a.example/a-1\n"
@@ -101,11 +102,8 @@ def test_sighup_with_each_hostile_config_keeps_the_daemon_and_its_server(
             "    interval: 1s\n    jitter: 0s\n")
     config.write_text(good, encoding="utf-8")
     log = tmp_path / "daemon.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "feedgen_dw", "daemon", "--config",
-                                 str(config), "--serve", "--port", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT)
-    try:
+    with log.open("w") as out, running("-m", "feedgen_dw", "daemon", "--config", str(config),
+                                       "--serve", "--port", str(port), out=out) as proc:
         _wait_for(lambda: requests.get(base + "a.atom", timeout=5).status_code == 200,
               "the first poll")
         for n, (_, data, _) in enumerate(HOSTILE, start=1):
@@ -123,12 +121,8 @@ def test_sighup_with_each_hostile_config_keeps_the_daemon_and_its_server(
               and "reload status=ok" in log.read_text(), "the moved output_dir")
         (tmp_path / "public" / "a.atom").unlink()
         assert requests.get(base + "a.atom", timeout=5).status_code == 200
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        stopped(proc)
+    assert proc.returncode == 0
     assert "Traceback" not in log.read_text()
 
 

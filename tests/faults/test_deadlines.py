@@ -3,10 +3,7 @@ Bounds are generous (a 2 s deadline must end within 10 s): the machine is shared
 
 from __future__ import annotations
 
-import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,6 +17,7 @@ from feedgen_dw.push import ping_hub
 from feedgen_dw.store import SQLiteStore
 from tests.faults.rawserver import RawServer, raw_server, wait_until
 from tests.faults.test_hostile_world import T0, _page, _run
+from tests.procs import running, stopped
 
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n"
 
@@ -110,20 +108,12 @@ def test_sigterm_ends_a_daemon_stuck_on_a_trickling_server(tmp_path: Path) -> No
         # a long timeout: the poll would go on for minutes
         config.write_text(f"timeout: 60s\nfeeds:\n  live:\n    url: {server.base_url}/a-1\n"
                           "    interval: 1s\n", encoding="utf-8")  # polls outlast the interval
-        proc = subprocess.Popen([sys.executable, "-m", "feedgen_dw", "daemon", "--config",
-                                 str(config)], stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
-        try:
+        with running("-m", "feedgen_dw", "daemon", "--config", str(config)) as proc:
             wait_until(lambda: len(server.requests) >= 1, "the poll to start")
             time.sleep(1)  # well inside the trickle
             started = time.monotonic()
-            proc.send_signal(signal.SIGTERM)
-            output, _ = proc.communicate(timeout=30)
+            output = stopped(proc)
             took = time.monotonic() - started
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
     assert proc.returncode == 0, output
     assert took < 10, (took, output)
     assert "Traceback" not in output, output

@@ -4,7 +4,6 @@ misbehaves, and what must still hold."""
 from __future__ import annotations
 
 import io
-import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from feedgen_dw.poll import Output, fixed_clock, poll_feed, write_site
 from feedgen_dw.replay import ReplayServer, render_page
 from feedgen_dw.store import SQLiteStore
 from tests.faults.rawserver import raw_server, response, wait_until
+from tests.procs import running, stopped
 
 T0 = datetime(2026, 11, 24, 5, tzinfo=UTC)
 
@@ -80,21 +80,13 @@ def test_control_characters_from_outside_never_stop_the_index(tmp_path: Path) ->
         answers[0] = response(b"503 Service\x01Unavailable", b"busy", b"Content-Type: text/html")
         assert _run(config, None)[0] == 1
         (public / "index.html").unlink()
-        proc = subprocess.Popen([sys.executable, "-m", "feedgen_dw", "daemon", "--config",
-                                 str(config)], stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
-        try:
+        with running("-m", "feedgen_dw", "daemon", "--config", str(config)) as proc:
             before = len(server.requests)
             wait_until(lambda: (public / "index.html").exists(), "the index")
             wait_until(lambda: len(server.requests) >= before + 2 or proc.poll() is not None,
                        "two polls by the daemon")
             assert proc.poll() is None, proc.communicate()[0]  # still running
-            proc.send_signal(signal.SIGTERM)
-            output, _ = proc.communicate(timeout=20)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
+            output = stopped(proc, timeout=20)
         assert proc.returncode == 0, output
         assert "Traceback" not in output, output
         etree.fromstring((public / "feeds.opml").read_bytes())
