@@ -52,6 +52,9 @@ class PagesServer:
         # the next request for a page in `hold` waits until `go` is set (`held`: it came)
         self.hold: set[int] = set()
         self.frozen: list[int] | None = None  # versions the pages keep from now on
+        # the bench's clock: when each request for each page came (tests set none)
+        self.clock: Callable[[], float] | None = None
+        self.started: list[list[float]] = [[] for _ in range(PAGES)]
         self.held, self.go = threading.Event(), threading.Event()
         pages = self
 
@@ -60,6 +63,8 @@ class PagesServer:
                 n = int(self.path.split("/")[2].removeprefix("seite-"))
                 with pages.lock:
                     pages.count[n] += 1
+                    if pages.clock is not None:
+                        pages.started[n].append(pages.clock())
                     pages.inflight[n] += 1
                     pages.most_at_once[n] = max(pages.most_at_once[n], pages.inflight[n])
                     version = min(pages.count[n] if pages.frozen is None

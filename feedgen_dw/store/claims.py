@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from feedgen_dw.errors import FeedgenDwError, StoreError
 from feedgen_dw.model import FeedStatus, PollResult
-from feedgen_dw.store.sql import SqlStore, _ts
+from feedgen_dw.store.sql import SqlStore, _req_dt, _ts
 
 if TYPE_CHECKING:
     from feedgen_dw.config import Config, FeedConfig, Settings
@@ -37,6 +37,7 @@ log = logging.getLogger("feedgen_dw.schedule")
 
 CLAIM_LOCK = 0x46475745  # advisory lock key of the claim step
 WAKE_STEP = 0.05  # seconds between looks for a finished poll in the claim loop
+ON_TIME = 2.0  # seconds a poll may start after its due time and keep the feed's rhythm
 FORGET_LEASES = 10  # a node not seen for this many leases is gone: dropped at register
 
 
@@ -56,10 +57,11 @@ def register(store: SqlStore, feeds: Sequence[tuple[str, str, str, datetime, boo
 
 
 def claim(store: SqlStore, node: str, names: Sequence[str], now: datetime,
-          lease_until: datetime, limit: int, per_host: int) -> list[str]:
+          lease_until: datetime, limit: int, per_host: int,
+          dues: dict[str, datetime] | None = None) -> list[str]:
     """Claim up to `limit` of the feeds `names` that are due and free, at most `per_host`
     polls running per host (counting every node's); the claimed names, most overdue
-    first."""
+    first (and in `dues`, when given, when each was due)."""
     if limit <= 0 or not names:
         return []
     with store._writing("claiming feeds") as w:
@@ -79,6 +81,8 @@ def claim(store: SqlStore, node: str, names: Sequence[str], now: datetime,
             (_ts(now), list(names), _ts(now), _ts(now), per_host, limit, node,
              _ts(lease_until)),
         )
+    if dues is not None:
+        dues.update((r["feed"], _req_dt(r["due"])) for r in rows)
     return [r["feed"] for r in sorted(rows, key=lambda r: (r["due"], r["feed"]))]
 
 
@@ -158,6 +162,7 @@ class Node:
         self._poll, self._clock = poll, clock
         self._lock = threading.Lock()
         self._claimed: set[str] = set()
+        self._due: dict[str, datetime] = {}  # when each claimed feed was due
         self._pool = ThreadPoolExecutor(settings().workers)
         self._store: SqlStore | None = None
         self._down = False
@@ -200,7 +205,8 @@ class Node:
             with self._lock:
                 free = settings.workers - len(self._claimed)
             names = claim(self.store(), self.name, self._feeds(), now,
-                          now + timedelta(seconds=settings.lease), free, settings.per_host)
+                          now + timedelta(seconds=settings.lease), free, settings.per_host,
+                          self._due)
         except FeedgenDwError as exc:
             self._database_down(exc)
             return
@@ -227,8 +233,19 @@ class Node:
                 self._claimed.discard(name)
             self._wake.set()
 
-    def release(self, feed: str, now: datetime, due: datetime | None) -> None:
-        """The poll of `feed` is done; due again at `due` (None: stopped)."""
+    def release(self, feed: str, now: datetime, delay: float | None,
+                started: datetime) -> None:
+        """The poll of `feed`, started at `started`, is done; due again `delay` seconds
+        after it was due (None: stopped). A poll that started within ON_TIME of its due
+        time keeps the feed's rhythm: the wait for a claim round and the poll's own time
+        do not add up, poll after poll. A later one counts from its start."""
+        due = None
+        with self._lock:
+            was_due = self._due.pop(feed, None)
+        if delay is not None:
+            late = was_due is None or (started - was_due).total_seconds() > ON_TIME
+            due = (started if late or was_due is None else was_due) + timedelta(
+                seconds=delay)
         release(self.store(), self.name, feed, now, due)
 
     def renew(self) -> None:
