@@ -265,3 +265,18 @@ def test_a_poll_whose_claim_was_taken_over_commits_nothing(
     finally:
         store.close()
         fetcher.close()
+
+
+def test_a_failed_write_rolls_its_poll_back_and_the_failure_is_recorded(pg_url: str) -> None:
+    store = open_store(pg_url)
+    try:
+        with store.poll_transaction():
+            store.save_poll("f", [], T0)  # the poll's state: rolled back below
+            store.after_commit(lambda: pytest.fail("a hub pinged for a rolled-back poll"))
+            with pytest.raises(StoreError), store._writing("breaking") as w:
+                w.execute("SELECT * FROM no_such_table")
+            store.record_failure("f", "boom", T0)  # a transaction of its own
+        status = store.status("f")
+        assert status.failures == 1 and status.last_success is None
+    finally:
+        store.close()

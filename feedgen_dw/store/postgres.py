@@ -179,8 +179,11 @@ class PostgresStore(SqlStore):
             assert pool is not None
             with pool.connection() as conn:
                 return conn.execute(_pg(sql), params).fetchall()
-        except psycopg.OperationalError:  # a connection lost, no connection to be had
-            self._gone()
+        except BaseException as exc:
+            if pin is not None and pin.conn is not None:
+                self._abort(pin, exc)
+            if isinstance(exc, psycopg.OperationalError):  # a connection lost, or none
+                self._gone()
             raise
 
     @contextmanager
@@ -199,13 +202,21 @@ class PostgresStore(SqlStore):
                 pin.conn = pool.getconn()
                 pin.tx = pin.conn.transaction()
                 pin.tx.__enter__()
-            # a savepoint: a write that fails leaves the poll's transaction usable, so
-            # its failure is recorded in it
-            with pin.conn.transaction():
-                yield _PgWriter(pin.conn)
-        except psycopg.OperationalError:
-            self._gone()
+            yield _PgWriter(pin.conn)
+        except BaseException as exc:
+            if pin is not None and pin.conn is not None:
+                self._abort(pin, exc)
+            if isinstance(exc, psycopg.OperationalError):
+                self._gone()
             raise
+
+    def _abort(self, pin: _Pinned, exc: BaseException) -> None:
+        """A statement of the poll's transaction failed: all of it is rolled back (no
+        savepoint per write: two round trips each), and the writes that follow (the
+        failure recorded, the release) begin a transaction of their own."""
+        self._unpin(pin, exc, keep_pinned=True)  # raises nothing: exc is on its way
+        pin.conn = pin.tx = pin.pool = None
+        pin.after.clear()  # no hub hears of what was rolled back
 
     @contextmanager
     def poll_transaction(self) -> Iterator[None]:
@@ -226,8 +237,10 @@ class PostgresStore(SqlStore):
         for action in pin.after:
             action()
 
-    def _unpin(self, pin: _Pinned, exc: BaseException | None) -> None:
-        self._local.pin = None
+    def _unpin(self, pin: _Pinned, exc: BaseException | None,
+               keep_pinned: bool = False) -> None:
+        if not keep_pinned:
+            self._local.pin = None
         if pin.conn is None or pin.tx is None or pin.pool is None:
             return
         try:
