@@ -4,6 +4,13 @@ box against one database, and claims per second of the claim query alone.
 Starts its own PostgreSQL (tests/pg.py) and a local server of changing pages
 (tests/test_postgres_nodes.py); `--seconds` per node count, `--pages`. Prints a table and
 prints the numbers. No PostgreSQL binaries: says so and exits 0.
+
+`--acceptance [--seconds 120]`: the issue's acceptance as a measurement (timing belongs
+here, not in tests): three serving nodes, the pages at a 10 s interval with 1 s jitter,
+one node killed with SIGKILL halfway; per feed the gaps between its polls against the
+interval and jitter, the most requests at once for one URL, the killed node's feeds'
+takeover time against the lease, duplicates, and whether both survivors serve exactly
+what is stored.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ STOP_GRACE = 2.0
 ABANDON_GRACE = 3.0
 # several daemons on one PostgreSQL (store/claims.py): a claim lasts `lease` (config;
 # 120 s) unless renewed, renewed every third of it: a dead node's feeds wait one lease
-TICK = 0.5  # seconds between a node's claim rounds: a due feed waits half of it
+TICK = 0.25  # seconds between a node's claim rounds: a due feed waits half of it
 
 
 @dataclass(frozen=True)

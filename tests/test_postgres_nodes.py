@@ -175,7 +175,7 @@ def test_three_nodes_share_the_feeds_and_a_killed_one_is_taken_over(
         # killed node had in flight (at most its workers)
         assert 0 <= sum(counts) - sum(polls for _, polls in seen.values()) <= 4
         index = (tmp_path / "public" / "index.html").read_text()  # on the index too
-        assert all(node in index for node in seen) and "Nodes" in index
+        assert all(node in index for node in seen) and "Nodes" in index and "Polls" in index
         for n in range(PAGES):
             items = store.items(f"p{n}", 1000)
             ids = [i.item_id for i in items]
