@@ -284,7 +284,7 @@ def test_a_node_stalled_past_its_lease_commits_nothing_of_that_poll(
 ) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(
-        f"database: {pg_url}\nlease: 1s\nworkers: 2\nfeeds:\n  p0:\n"
+        f"database: {pg_url}\nlease: 3s\nworkers: 2\nfeeds:\n  p0:\n"
         f"    url: {pages.url}/de/seite-0/a-80000000\n    site: dw\n    interval: 1s\n"
         "    jitter: 0\n    on_edit: update\n", encoding="utf-8")
     pages.hold.add(0)
@@ -298,7 +298,7 @@ def test_a_node_stalled_past_its_lease_commits_nothing_of_that_poll(
         nodes.append(subprocess.Popen([sys.executable, "-m", "feedgen_dw", "daemon",
                                        "--config", str(config)],
                                       stdout=logs[1], stderr=subprocess.STDOUT))
-        # the lease (1 s) ends unrenewed: the second node claims and polls the feed
+        # the lease (3 s) ends unrenewed: the second node claims and polls the feed
         _wait(lambda: pages.counts()[0] >= 3, "the second node's polls", steps=300,
               alive=nodes[1:])
         nodes[0].send_signal(signal.SIGCONT)
