@@ -262,6 +262,7 @@ def test_a_poll_whose_claim_was_taken_over_commits_nothing(
             claims.release(store, "a", "f", later, later)
         assert not store.has_articles("f") and store.status("f").last_poll is None
         assert store._one("SELECT count(*) AS n FROM documents")["n"] == 0
+        assert not output.directory.exists()  # its files follow only a commit
     finally:
         store.close()
         fetcher.close()
@@ -280,3 +281,20 @@ def test_a_failed_write_rolls_its_poll_back_and_the_failure_is_recorded(pg_url: 
         assert status.failures == 1 and status.last_success is None
     finally:
         store.close()
+
+
+def test_files_that_cannot_be_written_after_a_commit_are_rendered_by_the_next_poll(
+    pg_url: str, server: ReplayServer, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    (tmp_path / "public").write_text("a file where the folder should be")
+    store, fetcher = open_store(pg_url), Fetcher(retries=0)
+    feed = FeedConfig(name="f", url=server.publish(FIRST), site="dw")
+    try:
+        output = Output(tmp_path / "public", "http://127.0.0.1:8080/")
+        assert poll_feed(feed, store, fetcher, output, fixed_clock(T0)).ok  # committed
+        assert "status=files-failed" in caplog.text
+        assert store.status("f").render_pending  # the next poll writes them
+        assert store._one("SELECT count(*) AS n FROM documents")["n"] == 4  # served
+    finally:
+        store.close()
+        fetcher.close()

@@ -80,6 +80,7 @@ class PostgresStore(SqlStore):
     """A PostgreSQL database shared by any number of nodes; one transaction per poll."""
 
     GREATEST = "greatest"
+    keeps_documents = True
 
     def __init__(self, url: str, max_connections: int = 4) -> None:
         self.url = url

@@ -115,6 +115,7 @@ class SqlStore:
 
     name: str  # for messages: the file, or the database URL without its password
     GREATEST = "max"  # the scalar maximum of two values
+    keeps_documents = False  # rendered documents are kept (and served) from the database
 
     # -- what a backend provides -------------------------------------------------------
 
@@ -372,6 +373,11 @@ class SqlStore:
                       "(SELECT item_id FROM sections WHERE feed=?)", (feed, feed))
             w.execute("UPDATE feeds SET render_pending=0 WHERE name=?", (feed,))
         return changed
+
+    def render_again(self, feed: str) -> None:
+        """The feed's files do not show its state: the next poll renders it again."""
+        with self._writing(f"updating feed {feed!r}") as w:
+            w.execute("UPDATE feeds SET render_pending=1 WHERE name=?", (feed,))
 
     def items(self, feed: str, limit: int) -> list[FeedItem]:
         """The newest `limit` items of a feed, newest first (removed sections included)."""
