@@ -170,6 +170,13 @@ def test_migrate_wants_a_postgresql_url(tmp_path: Path) -> None:
                  "--to", "sqlite:///x"]) == 2
 
 
+def _first_poll(pg_url: str, server: ReplayServer,
+                folder: Path) -> tuple[SqlStore, Fetcher, Output, FeedConfig]:
+    """A store, a fetcher, an output folder and a feed of the demo's first page."""
+    return (open_store(pg_url), Fetcher(retries=0), Output(folder, "http://127.0.0.1:8080/"),
+            FeedConfig(name="f", url=server.publish(FIRST), site="dw"))
+
+
 def test_any_node_serves_the_documents_from_the_database(
     pg_url: str, server: ReplayServer, tmp_path: Path,
 ) -> None:
@@ -181,9 +188,7 @@ def test_any_node_serves_the_documents_from_the_database(
     from feedgen_dw.serve import FeedHTTPServer
     from feedgen_dw.store.postgres import Documents
 
-    store, fetcher = open_store(pg_url), Fetcher(retries=0)
-    output = Output(tmp_path / "node-a", "http://127.0.0.1:8080/")
-    feed = FeedConfig(name="f", url=server.publish(FIRST), site="dw")
+    store, fetcher, output, feed = _first_poll(pg_url, server, tmp_path / "node-a")
     assert poll_feed(feed, store, fetcher, output, fixed_clock(T0)).ok
     write_site([feed], store, output)
     fetcher.close()
@@ -248,9 +253,7 @@ def test_a_cron_run_claims_each_feed_and_skips_one_a_daemon_holds(
 def test_a_poll_whose_claim_was_taken_over_commits_nothing(
     pg_url: str, server: ReplayServer, tmp_path: Path,
 ) -> None:
-    store, fetcher = open_store(pg_url), Fetcher(retries=0)
-    output = Output(tmp_path / "public", "http://127.0.0.1:8080/")
-    feed = FeedConfig(name="f", url=server.publish(FIRST), site="dw")
+    store, fetcher, output, feed = _first_poll(pg_url, server, tmp_path / "public")
     try:
         claims.register(store, [("f", feed.url, "127.0.0.1", T0, False)])
         assert claims.claim(store, "a", ["f"], T0, T0 + timedelta(seconds=1), 1, 4)
@@ -287,10 +290,8 @@ def test_files_that_cannot_be_written_after_a_commit_are_rendered_by_the_next_po
     pg_url: str, server: ReplayServer, tmp_path: Path, caplog: pytest.LogCaptureFixture,
 ) -> None:
     (tmp_path / "public").write_text("a file where the folder should be")
-    store, fetcher = open_store(pg_url), Fetcher(retries=0)
-    feed = FeedConfig(name="f", url=server.publish(FIRST), site="dw")
+    store, fetcher, output, feed = _first_poll(pg_url, server, tmp_path / "public")
     try:
-        output = Output(tmp_path / "public", "http://127.0.0.1:8080/")
         assert poll_feed(feed, store, fetcher, output, fixed_clock(T0)).ok  # committed
         assert "status=files-failed" in caplog.text
         assert store.status("f").render_pending  # the next poll writes them
