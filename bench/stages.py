@@ -64,7 +64,11 @@ def main() -> None:
             start = time.thread_time()
             poll_feed(feed, store, fetcher, output, fixed_clock(T0 + timedelta(minutes=n)))
             total += time.thread_time() - start
-        print(f"{mode}: {total / polls * 1000:.2f} ms CPU per poll ({polls} polls)")
+        for _ in range(5):  # the parse of the page's bytes, at this moment
+            bench.sample_floor(5)
+        parse = bench.floor()
+        print(f"{mode}: {total / polls * 1000:.2f} ms CPU per poll ({polls} polls), "
+              f"{total / polls / parse:.1f}x the parse of the page's bytes ({parse * 1000:.2f} ms)")
         for label, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
             print(f"  {label:24} {seconds / polls * 1000:6.2f}")
         print(f"  {'(the rest)':24} {(total - sum(spent.values())) / polls * 1000:6.2f}")

@@ -56,6 +56,9 @@ def main() -> int:
             "config-error": ([*me, "run", "--config", str(tmp / "bad.yaml")], 2),
             "run-304": ([*me, "run", "-q", "--config", str(tmp / "config.yaml")], 0),
         }
+        # not from the checkout: `python -m` puts the working directory first on sys.path,
+        # and the package found there would win over --package-dir
+        os.chdir(tmp)
         subprocess.run(commands["run-304"][0], check=True, env=env)  # first sight
         os.environ["PYTHONPATH"] = str(package_dir)  # child() passes the environment on
         for name, (command, expect) in commands.items():

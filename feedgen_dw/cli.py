@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -154,13 +155,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
     clock = fixed_clock(args.now) if args.now else utc_now
     failed = 0
     try:
+        shared = None
+        if lock is None:  # PostgreSQL: each poll claimed as a daemon's, none polls beside it
+            from feedgen_dw.store.claims import CronClaims
+
+            shared = CronClaims(config, store, clock)
         for feed in feeds:
             if not args.feed and is_stopped(feed, store.status(feed.name), clock()):
                 if not args.quiet:
                     _say(f"{feed.name}: unchanged for stop_after; skipped "
                          f"(name it with --feed, or give it a new url, to poll it again)")
                 continue
-            result = poll_feed(feed, store, fetcher, output, clock)
+            polled = partial(poll_feed, feed, store, fetcher, output, clock)
+            result = polled() if shared is None else shared.poll(feed, polled)
+            if result is None:
+                if not args.quiet:
+                    _say(f"{feed.name}: a daemon is polling it; skipped")
+                continue
             if not result.ok:
                 failed += 1
                 print(f"feedgen-dw: {feed.name}: {result.error}", file=sys.stderr)

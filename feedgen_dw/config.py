@@ -27,7 +27,7 @@ from feedgen_dw.configcheck import (
 from feedgen_dw.errors import ConfigError
 from feedgen_dw.model import EditPolicy, RemovePolicy
 from feedgen_dw.profile import Profile
-from feedgen_dw.yamlfile import parse_yaml, read_text
+from feedgen_dw.yamlfile import load_yaml_file, parse_yaml, read_text
 
 FEED_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")  # fullmatch: no trailing newline
 SITES = ("auto", "dw", "liveblog")
@@ -345,7 +345,7 @@ def load_config(path: Path) -> Config:
     broken config keeps the running one."""
     text = read_text(path)
     try:
-        return parse_config(parse_yaml(text), path)
+        return parse_config(load_yaml_file(path, text), path)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     except RecursionError:

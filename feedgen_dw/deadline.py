@@ -1,6 +1,6 @@
 """A total deadline for one fetch: connect, every read, redirects and retries together.
 
-requests' `timeout` bounds each socket operation, not the whole: a server trickling a
+A read `timeout` bounds each socket operation, not the whole: a server trickling a
 byte a second holds a fetch for ever, and no timeout a client can set stops that. So each
 fetch runs under a `Watch`: the connections it uses register with it, and when its time
 is up (or the daemon is stopping, `abort_all()`) a timer shuts their sockets down, which
@@ -17,11 +17,14 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+if TYPE_CHECKING:
+    from urllib3.connectionpool import HTTPConnectionPool
+
+
+class _Connection(Protocol):
+    sock: Any  # what expire() shuts down: urllib3's and http.client's connections
 
 
 class DeadlinePassed(Exception):
@@ -36,7 +39,7 @@ class Watch:
         self.until = self.started + max(0.0, seconds)
         self.expired = False
         self.aborted = False  # by abort_all(): the process is stopping
-        self._conns: list[HTTPConnection] = []
+        self._conns: list[_Connection] = []
         self._lock = threading.Lock()
 
     def remaining(self) -> float:
@@ -45,7 +48,7 @@ class Watch:
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
-    def add(self, conn: HTTPConnection) -> None:
+    def add(self, conn: _Connection) -> None:
         with self._lock:
             if self.expired:
                 raise DeadlinePassed()
@@ -130,50 +133,88 @@ def abort_all() -> int:
     return len(watches)
 
 
-def _register(conn: HTTPConnection) -> None:
+def register(conn: _Connection) -> None:
+    """Let the deadline of this thread's fetch, if any, end `conn`'s reads."""
     watch = current()
     if watch is not None:
         watch.add(conn)
 
 
-class _WatchedHTTPConnection(HTTPConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _register(self)
-        super().request(*args, **kwargs)
-
-    def getresponse(self) -> Any:
-        # a connect that finished after the deadline must not start waiting for headers
-        watch = current()
-        if watch is not None:
-            watch.check()
-        return super().getresponse()
+def check() -> None:
+    """DeadlinePassed when this thread's fetch is past its deadline."""
+    watch = current()
+    if watch is not None:
+        watch.check()
 
 
-class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
-    pass
+_pools: dict[str, type[HTTPConnectionPool]] = {}
 
 
-class _HTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
+def pool_classes() -> dict[str, type[HTTPConnectionPool]]:
+    """The pool classes of a urllib3 PoolManager whose connections register with the
+    watch of the fetch in their thread (made on first use: a cron run of feeds that
+    answer 304 never imports urllib3)."""
+    if not _pools:
+        from urllib3.connection import HTTPConnection, HTTPSConnection
+        from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+        class WatchedHTTPConnection(HTTPConnection):
+            def request(self, *args: Any, **kwargs: Any) -> None:
+                register(self)
+                super().request(*args, **kwargs)
+
+            def getresponse(self) -> Any:
+                check()  # a connect that finished late must not start waiting for headers
+                return super().getresponse()
+
+        class WatchedHTTPSConnection(WatchedHTTPConnection, HTTPSConnection):
+            pass
+
+        class HTTPPool(HTTPConnectionPool):
+            ConnectionCls = WatchedHTTPConnection
+
+        class HTTPSPool(HTTPSConnectionPool):
+            ConnectionCls = WatchedHTTPSConnection
+
+        _pools.update(http=HTTPPool, https=HTTPSPool)
+    return _pools
 
 
-class _HTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
+if TYPE_CHECKING:
+    from requests.adapters import HTTPAdapter
+
+    class WatchedAdapter(HTTPAdapter):
+        """requests' adapter whose connections register with the watch of their fetch."""
 
 
-_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
+def __getattr__(name: str) -> Any:
+    # WatchedAdapter (for push.py, which uses requests) is built on first use: importing
+    # requests for every fetch would cost what fetch.py saves by using urllib3 alone
+    if name == "WatchedAdapter":
+        return _watched_adapter()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class WatchedAdapter(HTTPAdapter):
-    """requests' adapter whose connections (direct or through a proxy) register with the
-    watch of the fetch in their thread."""
+_adapter: list[type] = []
 
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _POOLS
 
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if hasattr(manager, "pool_classes_by_scheme"):
-            manager.pool_classes_by_scheme = _POOLS
-        return manager
+def _watched_adapter() -> type:
+    if not _adapter:
+        from requests.adapters import HTTPAdapter
+
+        class WatchedAdapter(HTTPAdapter):
+            """requests' adapter whose connections (direct or through a proxy) register
+            with the watch of the fetch in their thread."""
+
+            def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+                super().init_poolmanager(*args, **kwargs)
+                self.poolmanager.pool_classes_by_scheme = pool_classes()
+
+            def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+                manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+                if hasattr(manager, "pool_classes_by_scheme"):
+                    manager.pool_classes_by_scheme = pool_classes()
+                return manager
+
+        _adapter.append(WatchedAdapter)
+    return _adapter[0]

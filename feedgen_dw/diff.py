@@ -181,10 +181,12 @@ def _candidates(sections: tuple[Section, ...], new: list[int], old: tuple[Sectio
 
 
 def match_sections(
-    sections: tuple[Section, ...], old: tuple[SectionState, ...]
+    sections: tuple[Section, ...], old: tuple[SectionState, ...],
+    digests: list[str] | None = None,
 ) -> dict[int, int]:
-    """new section index -> old section index, best evidence first, one to one."""
-    digests = [section_hash(s) for s in sections]
+    """new section index -> old section index, best evidence first, one to one.
+    `digests`: the sections' section_hash, when the caller has them already."""
+    digests = digests if digests is not None else [section_hash(s) for s in sections]
     # unchanged sections (the usual case) pair off by hash without any text comparison,
     # and sections with an id of their own (live-blog posts) by that id
     by_hash: dict[str, list[int]] = {}
@@ -291,7 +293,8 @@ def diff_article(
     notes = [s for s in kept if s.content_hash == ANNOUNCE_HASH]
     old = tuple(s for s in kept if s.content_hash != ANNOUNCE_HASH)
     announced: list[str] = []
-    pairs = match_sections(article.sections, old)
+    digests = [section_hash(s) for s in article.sections]
+    pairs = match_sections(article.sections, old, digests)
     live_before = [s for s in old if s.removed_at is None]
     found = sum(1 for j in pairs.values() if old[j].removed_at is None)
     if len(live_before) >= LAYOUT_GUARD_MIN and found * 2 < len(live_before):
@@ -306,7 +309,7 @@ def diff_article(
     matched_old: set[int] = set(pairs.values())
     fresh_rank = 0
     for i, section in enumerate(article.sections):
-        digest = section_hash(section)
+        digest = digests[i]
         link = section_link(article.url, section)
         if i in pairs:
             state = old[pairs[i]]

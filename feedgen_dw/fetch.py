@@ -1,33 +1,44 @@
-"""Fetching pages politely: one requests.Session with timeouts, urllib3 retries with
-backoff (honouring Retry-After), conditional GET, a streamed size cap and an HTML check.
+"""Fetching pages politely: timeouts, retries with backoff (honouring Retry-After),
+redirects, conditional GET, a streamed size cap and an HTML check.
 
-Every fetch also has a total deadline (deadline.py), by default 3 x `timeout`: a server
-that trickles, or one that accepts and never answers, cannot hold a poll longer.
-No cookies are kept between fetches: a cookie lives only within one redirect chain (a
-consent redirect that sets one and sends us back still works), so one answer setting
-huge cookies cannot make every later request to its host fail with 431."""
+Every fetch has a total deadline (deadline.py), by default 3 x `timeout`: a server that
+trickles, or one that accepts and never answers, cannot hold a poll longer. No cookies
+are kept between fetches: a cookie lives only within one redirect chain (a consent
+redirect that sets one and sends us back still works), so one answer setting huge
+cookies cannot make every later request to its host fail with 431.
+
+Two clients, for CPU (most polls of a live page are answered 304, and a cron `run` of
+unchanged feeds is mostly start-up): every GET is first sent with http.client alone, over
+a kept-alive connection of its own; a 304, and a 200 in identity or gzip, end the fetch
+there, without importing urllib3 (about 50 ms of a cron run's CPU) and at about half its
+CPU per poll. Every other answer (a redirect, an error status, another encoding), every
+failure of that first request, and every fetch through a proxy or of a URL the full
+path would rewrite goes to pooled.py (urllib3, as requests did it but without requests'
+import and session costs): an answer already received is handed to it as the first hop,
+so no page is asked for twice."""
 
 from __future__ import annotations
 
 import codecs
-import http.cookiejar
 import logging
 import os
 import re
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from functools import cached_property
-from typing import Any, Self
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import requests
-from urllib3.util.retry import Retry
-
 from feedgen_dw import DEFAULT_USER_AGENT
-from feedgen_dw.deadline import DeadlinePassed, Watch, WatchedAdapter, current, watching
+from feedgen_dw.deadline import DeadlinePassed, Watch, check, register, watching
 from feedgen_dw.errors import FetchError
+from feedgen_dw.redirects import requote
+
+if TYPE_CHECKING:
+    import http.client
+    import ssl
+
+    from feedgen_dw.pooled import PooledFetcher
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +47,13 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 FEED_TYPES = ("application/rss+xml", "application/rdf+xml", "application/atom+xml",
               "application/xml", "text/xml")
 JSON_TYPES = ("application/json",)  # an API answer (source.py), asked for with json=True
-# A Retry-After longer than this is not waited out inside a poll: the poll fails and the
-# daemon schedules the next one after it instead.
-MAX_RETRY_AFTER = 60.0
 # The total deadline of a fetch when none is given: connect, reads, redirects, retries.
 TOTAL_PER_TIMEOUT = 3.0
+# The same on every request, so that a server's ETag (which may differ per encoding)
+# matches when it is sent back
+ACCEPT_ENCODING = "gzip,deflate"
+ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
+READ_BYTES = 256 * 1024  # a body is read in reads this large: a few Python calls each
 
 
 @dataclass(frozen=True)
@@ -91,42 +104,24 @@ class FetchResult:
         return self.status == 304
 
 
-class _Retry(Retry):
-    """urllib3's Retry that will not sleep through a long Retry-After inside a poll."""
-
-    def sleep_for_retry(self, response: Any) -> bool:
-        retry_after = self.get_retry_after(response)
-        if retry_after is not None and retry_after > MAX_RETRY_AFTER:
-            raise _RetryAfterTooLong(retry_after)
-        watch = current()
-        if retry_after is not None and watch is not None and retry_after > watch.remaining():
-            raise _RetryAfterTooLong(retry_after)  # not waited out past the deadline
-        return bool(super().sleep_for_retry(response))
-
-    def sleep(self, response: Any = None) -> None:
-        watch = current()
-        if watch is not None:
-            watch.check()
-            if self.get_backoff_time() >= watch.remaining():
-                raise DeadlinePassed()  # sleeping would only end past the deadline
-        super().sleep(response)
-
-    def increment(self, *args: Any, **kwargs: Any) -> Self:
-        # an error caused by the deadline closing the socket is not retried
-        watch = current()
-        if watch is not None:
-            watch.check()
-        return super().increment(*args, **kwargs)
+def timed_out(url: str, timeout: float, started: float) -> FetchError:
+    """A read or connect that waited `timeout` for an answer, as a poll's error line."""
+    waited = time.monotonic() - started
+    return FetchError(f"{url}: timed out after {timeout:g}s without an answer "
+                      f"({waited:.0f}s in total, with retries)", url=url)
 
 
-class _RetryAfterTooLong(Exception):
-    def __init__(self, seconds: float) -> None:
-        super().__init__(seconds)
-        self.seconds = seconds
+def header_charset(ctype: str) -> str | None:
+    """The charset parameter of a Content-Type header, if any."""
+    for param in ctype.split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip(" \t'\"") or None
+    return None
 
 
-def _encoding(body: bytes, header_charset: str | None) -> str:
-    charset = header_charset
+def page_encoding(body: bytes, charset: str | None) -> str:
+    """The encoding of a page: the header's charset, else its <meta charset>, else UTF-8."""
     if not charset:
         found = META_CHARSET_RE.search(body[:4096])
         charset = found.group(1).decode("ascii") if found else "utf-8"
@@ -136,36 +131,15 @@ def _encoding(body: bytes, header_charset: str | None) -> str:
         return "utf-8"  # an unknown charset name: UTF-8 is the likeliest
 
 
-def _reason(exc: Exception) -> str:
-    """The root cause of a connection error, short: urllib3 nests it two levels deep."""
-    reason: object = exc.args[0] if exc.args else exc
-    reason = getattr(reason, "reason", reason)  # MaxRetryError -> the last underlying error
-    text = str(reason)
-    if "Failed to resolve" in text or "Name or service not known" in text:
-        host = getattr(getattr(reason, "conn", None), "host", None)
-        return f"cannot resolve host {host}" if host else "cannot resolve host"
-    for known in ("Connection refused", "Connection reset", "timed out", "Network is unreachable"):
-        if known in text:
-            return known.lower()
-    if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
-        return "TLS handshake failed (is this an http:// server?)"
-    if "CERTIFICATE_VERIFY_FAILED" in text:
-        return "TLS certificate not accepted (" + text.rsplit("certificate verify failed", 1)[
-            -1].strip(" :()")[:80] + ")"
-    return text.split(": ", 1)[-1][:160]
+def ca_bundle() -> str:
+    """The CA certificates TLS is checked against: requests' choice, kept for the same
+    trust (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, else certifi's bundle)."""
+    ca = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if ca:
+        return ca
+    import certifi
 
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return certifi.where()
 
 
 def _site(url: str) -> str:
@@ -181,49 +155,53 @@ def same_site(a: str, b: str) -> bool:
     return bool(sa and sb) and (sa == sb or sa.endswith("." + sb) or sb.endswith("." + sa))
 
 
-def _timed_out(url: str, timeout: float, started: float) -> FetchError:
-    waited = time.monotonic() - started
-    return FetchError(f"{url}: timed out after {timeout:g}s without an answer "
-                      f"({waited:.0f}s in total, with retries)", url=url)
+@lru_cache(maxsize=4096)
+def _plain(url: str) -> tuple[str, str, int | None, str] | None:
+    """(scheme, host, port, target) of a URL http.client may ask as it is: one that
+    the full path would not rewrite (no credentials, lower-case host, quoted)."""
+    if not url.isascii():
+        return None
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if (parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc
+            or parts.netloc != parts.netloc.lower() or not parts.path or requote(url) != url):
+        return None
+    return parts.scheme, parts.hostname, port, parts.path + (
+        f"?{parts.query}" if parts.query else "")
 
 
 class Fetcher:
-    """Fetches pages over one session (keep-alive, shared retry policy)."""
+    """Fetches pages: over kept-alive http.client connections first, the rest over
+    urllib3's pools (pooled.py, made on first use)."""
 
     def __init__(self, retries: int = 2, backoff: float = 0.5) -> None:
-        retry = _Retry(
-            total=retries,
-            backoff_factor=backoff,
-            backoff_max=30,
-            status_forcelist=(429, 500, 502, 503, 504),
-            allowed_methods=frozenset({"GET", "HEAD"}),
-            respect_retry_after_header=True,
-            raise_on_status=False,
-        )
-        self.session = requests.Session()
-        # no cookie jar across fetches (see the module docstring)
-        self.session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-        adapter = WatchedAdapter(max_retries=retry, pool_maxsize=16)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.headers["Accept"] = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
-        # With trust_env, requests re-reads proxy variables (and ~/.netrc) on every request,
-        # about 1 ms of CPU per poll: the environment is read once per host here instead.
-        self.session.trust_env = False
-        self.session.verify = (os.environ.get("REQUESTS_CA_BUNDLE")
-                               or os.environ.get("CURL_CA_BUNDLE") or True)
-        self._proxies: dict[tuple[str, str], dict[str, str]] = {}
+        self._retries, self._backoff = retries, backoff
+        self._pooled: PooledFetcher | None = None
+        self._plain: dict[tuple[str, str, int | None], http.client.HTTPConnection] = {}
+        self._tls: ssl.SSLContext | None = None
+        # the plain connection whose answer pooled.py is reading, and that answer
+        self._handed: tuple[tuple[str, str, int | None], http.client.HTTPResponse] | None = None
+        # a proxy is for the full path to use (read once: nearly nobody sets one)
+        self._proxied = any(name.lower().endswith("_proxy") for name in os.environ)
+
+    @property
+    def pooled(self) -> PooledFetcher:
+        if self._pooled is None:
+            from feedgen_dw.pooled import PooledFetcher
+
+            self._pooled = PooledFetcher(self._retries, self._backoff)
+        return self._pooled
 
     def close(self) -> None:
-        """Close the session's connections."""
-        self.session.close()
-
-    def _proxies_for(self, url: str) -> dict[str, str]:
-        parts = urlsplit(url)
-        key = (parts.scheme, parts.hostname or "")
-        if key not in self._proxies:
-            self._proxies[key] = requests.utils.get_environ_proxies(url)
-        return self._proxies[key]
+        """Close every connection."""
+        for conn in self._plain.values():
+            conn.close()
+        self._plain.clear()
+        if self._pooled is not None:
+            self._pooled.close()
 
     def get(
         self, url: str, settings: FetchSettings | None = None,
@@ -232,17 +210,21 @@ class Fetcher:
         """GET `url`, following redirects; FetchError names the URL and the status or cause.
         `json`: the answer must be JSON instead of HTML."""
         settings = settings or FetchSettings()
-        headers = {"User-Agent": settings.user_agent}
-        if json:
-            headers["Accept"] = "application/json"
+        headers = {"Accept": "application/json" if json else ACCEPT,
+                   "Accept-Encoding": ACCEPT_ENCODING, "User-Agent": settings.user_agent}
+        allowed = JSON_TYPES if json else (HTML_TYPES + FEED_TYPES if feeds_too else HTML_TYPES)
         if validators and validators.etag:
             headers["If-None-Match"] = validators.etag
         if validators and validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
+        started = time.monotonic()
         with watching(settings.deadline) as watch:
             try:
-                result = self._get(url, headers, settings, JSON_TYPES if json else (
-                    HTML_TYPES + FEED_TYPES if feeds_too else HTML_TYPES))
+                first = self._ask_plain(url, headers, settings, allowed, started)
+                if isinstance(first, FetchResult):
+                    result = first
+                else:
+                    result = self.pooled.get(url, headers, settings, allowed, first)
             except Exception as exc:
                 if watch.expired:
                     # whatever the closed socket looked like, the deadline is the cause
@@ -250,6 +232,8 @@ class Fetcher:
                 if isinstance(exc, DeadlinePassed):  # a sleep that would end too late
                     raise self._late(url, watch, settings) from None
                 raise
+            finally:
+                self._done_plain()
             if watch.expired:  # e.g. a body without a length, ended early by the deadline
                 raise self._late(url, watch, settings)
         if result.status == 304 and not validators:
@@ -257,6 +241,70 @@ class Fetcher:
             raise FetchError(f"{url}: HTTP 304 to an unconditional request", url=url,
                              status=304)
         return result
+
+    def _ask_plain(self, url: str, headers: dict[str, str], settings: FetchSettings,
+                   allowed: tuple[str, ...], started: float) -> FetchResult | Any:
+        """The GET with http.client: a 304 or a plain 200 as a FetchResult, any other
+        answer as urllib3's response for pooled.py to go on with, or None when the full
+        path must ask itself (a proxy, a URL it would rewrite, a failed connection)."""
+        import http.client
+
+        plain = None if self._proxied else _plain(url)
+        if plain is None:
+            return None
+        scheme, host, port, target = plain
+        conn = self._plain.get((scheme, host, port))
+        if conn is None:
+            if scheme == "https":
+                conn = http.client.HTTPSConnection(host, port, timeout=settings.timeout,
+                                                   context=self._tls_context())
+            else:
+                conn = http.client.HTTPConnection(host, port, timeout=settings.timeout)
+            self._plain[(scheme, host, port)] = conn
+        conn.timeout = settings.timeout
+        if conn.sock is not None:
+            conn.sock.settimeout(settings.timeout)
+        try:
+            register(conn)  # the deadline shuts its socket down
+            conn.request("GET", target, headers=headers)
+            check()
+            response = conn.getresponse()
+        except (OSError, http.client.HTTPException):
+            # e.g. a kept-alive connection the server closed meanwhile: the full path
+            # asks again, with its retries and its error lines
+            conn.close()
+            return None
+        if response.status == 304:
+            response.read()  # no body; the connection stays open for the next poll
+            return FetchResult(url=url, status=304)
+        self._handed = ((scheme, host, port), response)  # an unread body: not asked again
+        coding = (response.getheader("Content-Encoding") or "identity").strip().lower()
+        if response.status == 200 and coding in ("identity", "gzip", "x-gzip"):
+            return _plain_page(url, response, settings, allowed, started)
+        from urllib3 import HTTPHeaderDict, HTTPResponse
+
+        return HTTPResponse(
+            body=response, headers=HTTPHeaderDict(response.msg.items()),
+            status=response.status, version=response.version, reason=response.reason,
+            preload_content=False, decode_content=True, original_response=response,
+            enforce_content_length=True, request_method="GET", request_url=url)
+
+    def _done_plain(self) -> None:
+        """A plain connection whose answer was not read to its end cannot ask again."""
+        if self._handed is not None:
+            key, response = self._handed
+            self._handed = None
+            if not response.isclosed():
+                self._plain.pop(key).close()
+
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._tls is None:
+            import ssl
+
+            ca = ca_bundle()
+            self._tls = ssl.create_default_context(
+                cafile=None if os.path.isdir(ca) else ca, capath=ca if os.path.isdir(ca) else None)
+        return self._tls
 
     @staticmethod
     def _late(url: str, watch: Watch, settings: FetchSettings) -> FetchError:
@@ -266,89 +314,55 @@ class Fetcher:
             f"{url}: timed out after {watch.elapsed():.0f}s in total (timeout "
             f"{settings.timeout:g}s per read, {settings.deadline:g}s per fetch)", url=url)
 
-    def _get(self, url: str, headers: dict[str, str], settings: FetchSettings,
-             allowed: tuple[str, ...]) -> FetchResult:
-        timeout = settings.timeout
-        started = time.monotonic()
-        try:
-            with self.session.get(
-                url, headers=headers, timeout=(timeout, timeout), stream=True,
-                proxies=self._proxies_for(url),
-            ) as response:
-                return self._result(url, response, settings, allowed)
-        except _RetryAfterTooLong as exc:
-            raise FetchError(f"{url}: HTTP 429/503 with Retry-After {exc.seconds:g}s",
-                             url=url, retry_after=exc.seconds) from None
-        except requests.exceptions.RetryError as exc:
-            raise FetchError(f"{url}: gave up after retries ({_reason(exc)})", url=url) from None
-        except requests.exceptions.Timeout:
-            raise _timed_out(url, timeout, started) from None
-        except requests.exceptions.TooManyRedirects:
-            raise FetchError(f"{url}: too many redirects", url=url) from None
-        except requests.exceptions.InvalidSchema as exc:
-            raise FetchError(f"{url}: redirect to a non-HTTP URL ({exc})", url=url) from None
-        except requests.exceptions.ConnectionError as exc:
-            reason = _reason(exc)
-            if reason == "timed out":  # a read timeout, after retries, arrives as this
-                raise _timed_out(url, timeout, started) from None
-            if reason.startswith("TLS"):
-                raise FetchError(f"{url}: {reason}", url=url) from None
-            raise FetchError(f"{url}: connection failed ({reason})", url=url) from None
-        except requests.exceptions.ChunkedEncodingError:
-            raise FetchError(f"{url}: connection broken mid-body", url=url) from None
-        except requests.exceptions.RequestException as exc:
-            raise FetchError(f"{url}: request failed ({exc})", url=url) from None
-        except (UnicodeError, ValueError) as exc:
-            # e.g. a Location header that is not UTF-8, or a malformed URL from a redirect
-            raise FetchError(f"{url}: bad response ({exc})", url=url) from None
 
-    def _result(
-        self, url: str, response: requests.Response, settings: FetchSettings,
-        allowed: tuple[str, ...] = HTML_TYPES,
-    ) -> FetchResult:
-        permanent = None
-        if response.history and all(r.status_code in (301, 308) for r in response.history):
-            permanent = response.url
-        if response.status_code == 304:
-            # reading the (empty) body lets the connection go back to the pool; closing
-            # an unread streamed response would drop it
-            _ = response.content
-            return FetchResult(url=response.url, status=304, permanent_url=permanent)
-        if response.status_code >= 400:
-            raise FetchError(
-                f"{url}: HTTP {response.status_code} {response.reason or ''}".rstrip(),
-                url=url, status=response.status_code, retry_after=_retry_after(response),
-            )
-        ctype = response.headers.get("Content-Type", "text/html")
-        if ctype.split(";")[0].strip().lower() not in allowed:
-            what = "a JSON answer" if allowed == JSON_TYPES else "an HTML page"
-            raise FetchError(f"{url}: not {what} (Content-Type: {ctype})",
-                             url=url, status=response.status_code)
-        body = self._read_capped(response, url, settings.max_bytes)
-        charset = requests.utils.get_encoding_from_headers(response.headers)
-        if charset and "charset" not in ctype.lower():
-            charset = None  # requests' ISO-8859-1 default for text/* is a guess
-        return FetchResult(
-            url=response.url, status=response.status_code, body=body,
-            encoding=_encoding(body, charset),
-            validators=Validators(
-                etag=response.headers.get("ETag"),
-                last_modified=response.headers.get("Last-Modified"),
-            ),
-            permanent_url=permanent,
-        )
+def _plain_page(url: str, response: http.client.HTTPResponse, settings: FetchSettings,
+                allowed: tuple[str, ...], started: float) -> FetchResult:
+    """A 200 read by http.client itself, with pooled.py's checks, limits and error lines
+    (gzip inflated at most max_bytes at a time: a small answer cannot blow up in memory)."""
+    import http.client
+    import zlib
 
-    @staticmethod
-    def _read_capped(response: requests.Response, url: str, cap: int) -> bytes:
-        declared = response.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > cap:
-            raise FetchError(f"{url}: response of {declared} bytes is over max_bytes ({cap})",
-                             url=url, status=response.status_code)
-        chunks, size = [], 0
-        for chunk in response.iter_content(chunk_size=64 * 1024):
-            size += len(chunk)
-            if size > cap:
-                raise FetchError(f"{url}: response is over max_bytes ({cap}); not read further",
-                                 url=url, status=response.status_code)
-            chunks.append(chunk)
-        return b"".join(chunks)
+    ctype = response.getheader("Content-Type", "text/html")
+    if ctype.split(";")[0].strip().lower() not in allowed:
+        what = "a JSON answer" if allowed == JSON_TYPES else "an HTML page"
+        raise FetchError(f"{url}: not {what} (Content-Type: {ctype})", url=url, status=200)
+    cap, declared = settings.max_bytes, response.getheader("Content-Length") or ""
+    if declared.isdigit() and int(declared) > cap:
+        raise FetchError(f"{url}: response of {declared} bytes is over max_bytes ({cap})",
+                         url=url, status=200)
+    gzipped = (response.getheader("Content-Encoding") or "identity").strip().lower() in (
+        "gzip", "x-gzip")
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
+    chunks: list[bytes] = []
+    size = received = 0
+    try:
+        while data := response.read(READ_BYTES):
+            received += len(data)
+            while data:
+                if inflate is None:
+                    piece, data = data, b""
+                else:
+                    piece = inflate.decompress(data, cap + 1 - size)
+                    data = inflate.unconsumed_tail
+                    if inflate.eof and inflate.unused_data:  # another gzip member follows
+                        data, inflate = inflate.unused_data, zlib.decompressobj(
+                            16 + zlib.MAX_WBITS)
+                size += len(piece)
+                if size > cap:
+                    raise FetchError(f"{url}: response is over max_bytes ({cap}); not read "
+                                     "further", url=url, status=200)
+                chunks.append(piece)
+    except TimeoutError:
+        raise timed_out(url, settings.timeout, started) from None
+    except (OSError, http.client.HTTPException):
+        raise FetchError(f"{url}: connection broken mid-body", url=url) from None
+    except zlib.error:
+        raise FetchError(f"{url}: request failed (Received response with content-encoding: "
+                         "gzip, but failed to decode it.)", url=url) from None
+    if declared.isdigit() and received < int(declared):
+        raise FetchError(f"{url}: connection broken mid-body", url=url)  # cut short
+    body = b"".join(chunks)
+    return FetchResult(
+        url=url, status=200, body=body, encoding=page_encoding(body, header_charset(ctype)),
+        validators=Validators(etag=response.getheader("ETag"),
+                              last_modified=response.getheader("Last-Modified")))

@@ -40,9 +40,10 @@ def _time(value: datetime | None) -> str:
 
 
 def render_index(feeds: Sequence[FeedSummary], base_url: str,
-                 nodes: Mapping[str, datetime] | None = None) -> bytes:
+                 nodes: Mapping[str, tuple[datetime, int]] | None = None) -> bytes:
     """A plain HTML page listing every feed, readable without JavaScript; with several
-    nodes on one PostgreSQL, which node polled each feed last and when each was seen."""
+    nodes on one PostgreSQL, which node polled each feed last, and when each node was
+    last seen and how many polls it committed."""
     rows = []
     for feed in feeds:
         links = []
@@ -87,9 +88,10 @@ def render_index(feeds: Sequence[FeedSummary], base_url: str,
                 E.TBODY(*rows),
             ),
             *((E.H2("Nodes"), E.TABLE(
-                E.THEAD(E.TR(E.TH("Node"), E.TH("Last seen"))),
-                E.TBODY(*(E.TR(E.TD(xml_safe(node)), E.TD(_time(seen)))
-                          for node, seen in sorted(nodes.items()))))) if nodes else ()),
+                E.THEAD(E.TR(E.TH("Node"), E.TH("Last seen"), E.TH("Polls"))),
+                E.TBODY(*(E.TR(E.TD(xml_safe(node)), E.TD(_time(seen)), E.TD(str(polls)))
+                          for node, (seen, polls) in sorted(nodes.items()))))) if nodes
+              else ()),
         ),
         lang="en",
     )

@@ -108,24 +108,43 @@ def write_feed_files(feed: FeedConfig, store: Store, output: Output) -> list[str
         return []
     items = store.items(feed.name, feed.max_items)
     documents, fresh = render_feed(meta, items)
-    written = []
-    for fmt, path in feed_paths(output, feed.name).items():
-        if write_if_changed(path, documents[fmt]):
-            written.append(str(path))
     # the page a browser is shown for the feed's URLs; not a feed: no hub ping for it
-    view = render_view(meta, items)
-    write_if_changed(output.directory / view_file(feed.name), view)
-    # PostgreSQL keeps the documents too, for every node to serve, and says which changed
-    # in the database: only the node that changed one pings the hub
-    kept = store.mark_rendered(feed.name, fresh, {
-        **{path.name: documents[fmt] for fmt, path in feed_paths(output, feed.name).items()},
-        view_file(feed.name): view})
-    if kept is not None:
-        written = [name for name in sorted(kept) if name != view_file(feed.name)]
+    view = output.directory / view_file(feed.name)
+    files = {**{path: documents[fmt] for fmt, path in feed_paths(output, feed.name).items()},
+             view: render_view(meta, items)}
+    if store.keeps_documents:
+        # PostgreSQL keeps the documents, for every node to serve, in the poll's
+        # transaction, and says which changed: only the node that changed one pings the
+        # hub. The files follow the commit: a poll rolled back (its lease lost) leaves
+        # them as they were.
+        kept = store.mark_rendered(feed.name, fresh,
+                                   {path.name: body for path, body in files.items()})
+        store.after_commit(lambda: _write_committed(feed.name, store, files))
+        written = [name for name in sorted(kept or ()) if name != view.name]
+    else:  # the files first: render_pending is cleared only once they show the state
+        written = [str(path) for path, body in files.items()
+                   if write_if_changed(path, body) and path != view]
+        store.mark_rendered(feed.name, fresh)
     if written and output.hub:
-        ping_hub(output.hub, [feed_url(meta, fmt) for fmt in FORMATS],
-                 timeout=feed.settings.timeout)
+        hub, urls = output.hub, [feed_url(meta, fmt) for fmt in FORMATS]
+        # on PostgreSQL the poll commits later: the hub hears of it once it has
+        store.after_commit(lambda: ping_hub(hub, urls, timeout=feed.settings.timeout))
     return written
+
+
+def _write_committed(name: str, store: Store, files: dict[Path, bytes]) -> None:
+    """The files of a committed poll (PostgreSQL). A failure is one line, and the next
+    poll renders the feed again: the documents in the database are served meanwhile."""
+    try:
+        for path, body in files.items():
+            write_if_changed(path, body)
+    except FeedgenDwError as exc:
+        log.error("poll feed=%s status=files-failed error=%s (written by the next poll)",
+                  name, error_line(str(exc)))
+        try:
+            store.render_again(name)
+        except FeedgenDwError as again:
+            log.error("poll feed=%s status=unrecorded error=%s", name, error_line(str(again)))
 
 
 def write_site(feeds: Sequence[FeedConfig], store: Store, output: Output) -> None:
@@ -134,6 +153,7 @@ def write_site(feeds: Sequence[FeedConfig], store: Store, output: Output) -> Non
 
     overview, statuses = store.overview(), store.statuses()
     polled_by, nodes = store.nodes()  # several nodes on PostgreSQL
+    newest = store.newest([feed.name for feed in feeds], 3)
     summaries = []
     for feed in feeds:
         feed_title, link, count = overview.get(feed.name, (None, None, 0))
@@ -143,7 +163,7 @@ def write_site(feeds: Sequence[FeedConfig], store: Store, output: Output) -> Non
             link=link,
             status=statuses.get(feed.name, FeedStatus(name=feed.name)),
             items=min(count, feed.max_items),
-            newest=tuple((i.title, i.published) for i in store.items(feed.name, 3)),
+            newest=tuple(newest.get(feed.name, ())),
             polled_by=polled_by.get(feed.name),
         ))
     try:

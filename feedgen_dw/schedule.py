@@ -50,7 +50,7 @@ STOP_GRACE = 2.0
 ABANDON_GRACE = 3.0
 # several daemons on one PostgreSQL (store/claims.py): a claim lasts `lease` (config;
 # 120 s) unless renewed, renewed every third of it: a dead node's feeds wait one lease
-TICK = 1.0  # seconds between a node's claim rounds
+TICK = 0.25  # seconds between a node's claim rounds: a due feed waits half of it
 
 
 @dataclass(frozen=True)
@@ -181,6 +181,7 @@ class Daemon:
             log.error("poll feed=%s status=failed error=%s", name, error_line(str(exc)))
             self._apply(name, plan_next(feed, failed, self.clock(), self.rng), self.clock())
             return
+        started = self.clock()
         result = poll_feed(feed, store, fetcher, self._output(), self.clock)
         self._site_dirty = True  # written by the site job, not after every poll
         if self._stopping and not self.shared:
@@ -191,7 +192,8 @@ class Daemon:
         except Exception as exc:  # a locked or failing database: plan as after a failure
             log.error("schedule feed=%s status=failed error=%s", name, error_line(str(exc)))
             status = failed
-        self._apply(name, plan_next(feed, status, now, self.rng, result.retry_after), now)
+        self._apply(name, plan_next(feed, status, now, self.rng, result.retry_after), now,
+                    started)
 
     def _feed(self, name: str) -> FeedConfig | None:
         # by name from a dict made once per config: Config.feed() reads the list, and
@@ -201,13 +203,13 @@ class Daemon:
             known = self._by_name = config, {feed.name: feed for feed in config.feeds}
         return known[1].get(name)
 
-    def _apply(self, name: str, plan: Plan, now: datetime) -> None:
+    def _apply(self, name: str, plan: Plan, now: datetime,
+               started: datetime | None = None) -> None:
         from apscheduler.jobstores.base import JobLookupError
         from apscheduler.schedulers import SchedulerNotRunningError
 
         if self.node is not None:  # the next poll is the schedule's, for any node
-            due = None if plan.delay is None else now + timedelta(seconds=plan.delay)
-            self.node.release(name, now, due)
+            self.node.release(name, now, plan.delay, started or now)
             return
 
         try:

@@ -119,6 +119,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE feeds ADD COLUMN validators_from TEXT;
     ALTER TABLE feeds ADD COLUMN api_off_until TEXT;
     """,
+    # the polls each node committed (the index's Nodes table; its sum is checked against
+    # the requests a test server counted)
+    """
+    ALTER TABLE nodes ADD COLUMN polls INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 

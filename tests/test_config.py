@@ -166,3 +166,24 @@ def test_a_postgresql_database_without_psycopg_says_how_to_install_it(
                     "feeds:\n  x:\n    url: https://example.org/a\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"database: .*feedgen-dw\[postgres\]"):
         load_config(path)
+
+
+def test_a_parsed_config_is_kept_beside_it_and_used_while_its_bytes_are_the_same(
+    tmp_path: Path,
+) -> None:
+    path = _write(tmp_path, "feeds:\n  a:\n    url: https://www.dw.com/de/x/a-1\n")
+    assert load_config(path).feeds[0].name == "a"
+    kept = tmp_path / ".config.yaml.parsed.json"
+    assert kept.exists()
+    # the JSON is what is read: a planted one with the right digest would be believed
+    kept.write_text(kept.read_text(encoding="utf-8").replace('"a"', '"b"'), encoding="utf-8")
+    assert load_config(path).feeds[0].name == "b"
+    path.write_text("feeds:\n  c:\n    url: https://www.dw.com/de/x/a-1\n", encoding="utf-8")
+    assert load_config(path).feeds[0].name == "c"  # new bytes: parsed again
+
+
+def test_a_document_json_would_change_is_not_kept(tmp_path: Path) -> None:
+    path = _write(tmp_path, "feeds:\n  1:\n    url: https://www.dw.com/de/x/a-1\n")
+    with pytest.raises(ConfigError):  # a number as a feed name; JSON would make it text
+        load_config(path)
+    assert not (tmp_path / ".config.yaml.parsed.json").exists()

@@ -54,3 +54,5 @@ def test_a_run_answered_304_parses_nothing_and_imports_no_extractor(
     code, modules = _modules("run", "-q", "--config", str(config))
     assert code == 0 and server.site.headers[-1].get("If-None-Match")
     assert _heavy(modules) == []
+    # the config parsed by the first run is kept as JSON; a 304 needs http.client alone
+    assert "yaml" not in modules and "requests" not in modules and "urllib3" not in modules

@@ -18,7 +18,7 @@ from feedgen_dw.fetch import Fetcher
 from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed
 from feedgen_dw.replay import ReplayServer
 from feedgen_dw.schema import MIGRATIONS
-from feedgen_dw.store import SqlStore, open_store
+from feedgen_dw.store import SqlStore, claims, open_store
 from feedgen_dw.store.postgres import redact
 from tests.pg import PgServer, pg_server_fixture, pg_url_fixture  # noqa: F401  # fixtures
 
@@ -170,6 +170,13 @@ def test_migrate_wants_a_postgresql_url(tmp_path: Path) -> None:
                  "--to", "sqlite:///x"]) == 2
 
 
+def _first_poll(pg_url: str, server: ReplayServer,
+                folder: Path) -> tuple[SqlStore, Fetcher, Output, FeedConfig]:
+    """A store, a fetcher, an output folder and a feed of the demo's first page."""
+    return (open_store(pg_url), Fetcher(retries=0), Output(folder, "http://127.0.0.1:8080/"),
+            FeedConfig(name="f", url=server.publish(FIRST), site="dw"))
+
+
 def test_any_node_serves_the_documents_from_the_database(
     pg_url: str, server: ReplayServer, tmp_path: Path,
 ) -> None:
@@ -181,9 +188,7 @@ def test_any_node_serves_the_documents_from_the_database(
     from feedgen_dw.serve import FeedHTTPServer
     from feedgen_dw.store.postgres import Documents
 
-    store, fetcher = open_store(pg_url), Fetcher(retries=0)
-    output = Output(tmp_path / "node-a", "http://127.0.0.1:8080/")
-    feed = FeedConfig(name="f", url=server.publish(FIRST), site="dw")
+    store, fetcher, output, feed = _first_poll(pg_url, server, tmp_path / "node-a")
     assert poll_feed(feed, store, fetcher, output, fixed_clock(T0)).ok
     write_site([feed], store, output)
     fetcher.close()
@@ -215,3 +220,82 @@ def test_any_node_serves_the_documents_from_the_database(
     finally:
         httpd.stop()
         store.close()
+
+
+def test_a_cron_run_claims_each_feed_and_skips_one_a_daemon_holds(
+    pg_url: str, server: ReplayServer, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from feedgen_dw.cli import main
+
+    url = server.publish(FIRST)
+    (tmp_path / "config.yaml").write_text(
+        f"database: {pg_url}\noutput_dir: public\nfeeds:\n"
+        f"  a:\n    url: {url}\n    site: dw\n  b:\n    url: {url}\n    site: dw\n",
+        encoding="utf-8")
+    store = open_store(pg_url)
+    try:
+        claims.register(store, [(n, url, "127.0.0.1", T0, False) for n in ("a", "b")])
+        # a daemon holds b for a long lease
+        assert claims.claim(store, "daemon/1", ["b"], T0, T0 + timedelta(days=3650), 1, 4)
+        assert main(["run", "--config", str(tmp_path / "config.yaml")]) == 0
+        out = capsys.readouterr().out
+        assert "b: a daemon is polling it; skipped" in out and "a: 3 new" in out
+        assert store.has_articles("a") and not store.has_articles("b")
+        # a was released with its next due time, b is still the daemon's
+        rows = {r["feed"]: r for r in store._rows("SELECT * FROM claims")}
+        assert rows["a"]["node"] is None and rows["a"]["due"] > rows["a"]["last_polled"]
+        assert rows["b"]["node"] == "daemon/1"
+        assert sum(polls for _, polls in store.nodes()[1].values()) == 1
+    finally:
+        store.close()
+
+
+def test_a_poll_whose_claim_was_taken_over_commits_nothing(
+    pg_url: str, server: ReplayServer, tmp_path: Path,
+) -> None:
+    store, fetcher, output, feed = _first_poll(pg_url, server, tmp_path / "public")
+    try:
+        claims.register(store, [("f", feed.url, "127.0.0.1", T0, False)])
+        assert claims.claim(store, "a", ["f"], T0, T0 + timedelta(seconds=1), 1, 4)
+        with pytest.raises(claims.LeaseLost), store.poll_transaction():
+            assert poll_feed(feed, store, fetcher, output, fixed_clock(T0)).ok
+            # a stalled past its lease: b claims the feed meanwhile
+            later = T0 + timedelta(seconds=5)
+            assert claims.claim(store, "b", ["f"], later, later + timedelta(minutes=2), 1, 4)
+            claims.release(store, "a", "f", later, later)
+        assert not store.has_articles("f") and store.status("f").last_poll is None
+        assert store._one("SELECT count(*) AS n FROM documents")["n"] == 0
+        assert not output.directory.exists()  # its files follow only a commit
+    finally:
+        store.close()
+        fetcher.close()
+
+
+def test_a_failed_write_rolls_its_poll_back_and_the_failure_is_recorded(pg_url: str) -> None:
+    store = open_store(pg_url)
+    try:
+        with store.poll_transaction():
+            store.save_poll("f", [], T0)  # the poll's state: rolled back below
+            store.after_commit(lambda: pytest.fail("a hub pinged for a rolled-back poll"))
+            with pytest.raises(StoreError), store._writing("breaking") as w:
+                w.execute("SELECT * FROM no_such_table")
+            store.record_failure("f", "boom", T0)  # a transaction of its own
+        status = store.status("f")
+        assert status.failures == 1 and status.last_success is None
+    finally:
+        store.close()
+
+
+def test_files_that_cannot_be_written_after_a_commit_are_rendered_by_the_next_poll(
+    pg_url: str, server: ReplayServer, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    (tmp_path / "public").write_text("a file where the folder should be")
+    store, fetcher, output, feed = _first_poll(pg_url, server, tmp_path / "public")
+    try:
+        assert poll_feed(feed, store, fetcher, output, fixed_clock(T0)).ok  # committed
+        assert "status=files-failed" in caplog.text
+        assert store.status("f").render_pending  # the next poll writes them
+        assert store._one("SELECT count(*) AS n FROM documents")["n"] == 4  # served
+    finally:
+        store.close()
+        fetcher.close()

@@ -49,6 +49,13 @@ class PagesServer:
         self.count = [0] * PAGES
         self.inflight = [0] * PAGES
         self.most_at_once = [0] * PAGES
+        # the next request for a page in `hold` waits until `go` is set (`held`: it came)
+        self.hold: set[int] = set()
+        self.frozen: list[int] | None = None  # versions the pages keep from now on
+        # the bench's clock: when each request for each page came (tests set none)
+        self.clock: Callable[[], float] | None = None
+        self.started: list[list[float]] = [[] for _ in range(PAGES)]
+        self.held, self.go = threading.Event(), threading.Event()
         pages = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -56,9 +63,17 @@ class PagesServer:
                 n = int(self.path.split("/")[2].removeprefix("seite-"))
                 with pages.lock:
                     pages.count[n] += 1
+                    if pages.clock is not None:
+                        pages.started[n].append(pages.clock())
                     pages.inflight[n] += 1
                     pages.most_at_once[n] = max(pages.most_at_once[n], pages.inflight[n])
-                    version = min(pages.count[n], CAP)
+                    version = min(pages.count[n] if pages.frozen is None
+                                  else pages.frozen[n], CAP)
+                    held = n in pages.hold
+                    pages.hold.discard(n)
+                if held:
+                    pages.held.set()
+                    pages.go.wait(60)
                 try:
                     time.sleep(0.05)  # a window for a second request to overlap
                     body = render_page(_page(n, version), pages.url).encode()
@@ -77,6 +92,12 @@ class PagesServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def freeze(self) -> list[int]:
+        """From now on every page stays as it is; the counts at this moment."""
+        with self.lock:
+            self.frozen = list(self.count)
+            return list(self.count)
 
     def counts(self) -> list[int]:
         with self.lock:
@@ -110,9 +131,11 @@ def test_three_nodes_share_the_feeds_and_a_killed_one_is_taken_over(
         f"database: {pg_url}\noutput_dir: public\njitter: {INTERVAL / 10}s\nlease: 3s\n"
         f"workers: 4\nper_host: 12\nfeeds:\n{feeds}", encoding="utf-8")
     logs = [open(tmp_path / f"node{i}.log", "w") for i in range(3)]  # noqa: SIM115
+    ports = [_free_port() for _ in logs]
     nodes = [subprocess.Popen([sys.executable, "-m", "feedgen_dw", "daemon", "--config",
-                               str(config)], stdout=log, stderr=subprocess.STDOUT)
-             for log in logs]
+                               str(config), "--serve", "--port", str(port)],
+                              stdout=log, stderr=subprocess.STDOUT)
+             for log, port in zip(logs, ports, strict=True)]
     try:
         _wait(lambda: min(pages.counts()) >= ROUNDS, "every page polled a few times",
               steps=ROUNDS * INTERVAL * 5 * 4, alive=nodes)
@@ -123,6 +146,13 @@ def test_three_nodes_share_the_feeds_and_a_killed_one_is_taken_over(
         _wait(lambda: all(c >= k + 2 for c, k in zip(pages.counts(), at_kill, strict=True)),
               "the others to take the killed node's feeds over",
               steps=(3 + 3 * INTERVAL) * 5 * 4, alive=nodes[1:])
+        # the pages change no more: once each is polled twice more (its second poll
+        # starts after the first committed), every node must serve all of it
+        frozen = pages.freeze()
+        _wait(lambda: all(c >= f + 2 for c, f in zip(pages.counts(), frozen, strict=True)),
+              "two polls of the last version of every page",
+              steps=(3 + 3 * INTERVAL) * 5 * 4, alive=nodes[1:])
+        served = {port: _served(port) for port in ports[1:]}
     finally:
         for node in nodes[1:]:
             node.send_signal(signal.SIGTERM)
@@ -141,14 +171,19 @@ def test_three_nodes_share_the_feeds_and_a_killed_one_is_taken_over(
         survivors = {f"{socket.gethostname()}/{node.pid}" for node in nodes[1:]}
         assert set(polled.values()) <= survivors, (set(polled.values()), survivors)
         assert len(seen) == 3
+        # every request is a committed poll, counted once by its node, but those the
+        # killed node had in flight (at most its workers)
+        assert 0 <= sum(counts) - sum(polls for _, polls in seen.values()) <= 4
         index = (tmp_path / "public" / "index.html").read_text()  # on the index too
-        assert all(node in index for node in seen) and "Nodes" in index
+        assert all(node in index for node in seen) and "Nodes" in index and "Polls" in index
         for n in range(PAGES):
             items = store.items(f"p{n}", 1000)
             ids = [i.item_id for i in items]
             assert len(ids) == len(set(ids)), f"p{n}: an item twice"
             # every section served is in the feed once: the lead and 1 .. the last version
-            assert len(items) == 1 + min(counts[n], CAP), (n, len(items), counts[n])
+            assert len(items) == 1 + min(frozen[n], CAP), (n, len(items), frozen[n])
+            for port, feeds_served in served.items():  # every node serves them all, once
+                assert feeds_served[n] == ids, (port, n)
     finally:
         store.close()
     for i in (1, 2):
@@ -218,6 +253,17 @@ def test_a_database_outage_is_one_line_per_node_and_polls_resume_by_themselves(
         assert "database status=back" in text and "Traceback" not in text
 
 
+def _served(port: int) -> list[list[str]]:
+    """The Atom feeds p0 .. p{PAGES - 1} a node serves, as their entry ids in order."""
+    import requests
+    from lxml import etree
+
+    atom = "{http://www.w3.org/2005/Atom}"
+    return [[e.text or "" for e in etree.fromstring(requests.get(
+        f"http://127.0.0.1:{port}/p{n}.atom", timeout=30).content).iterfind(
+        f"{atom}entry/{atom}id")] for n in range(PAGES)]
+
+
 def _free_port() -> int:
     import socket
 
@@ -231,3 +277,55 @@ def _accepting(server: PgServer) -> bool:
 
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", server.port)) == 0
+
+
+def test_a_node_stalled_past_its_lease_commits_nothing_of_that_poll(
+    pg_url: str, pages: PagesServer, tmp_path: Path,
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"database: {pg_url}\nlease: 3s\nworkers: 2\nfeeds:\n  p0:\n"
+        f"    url: {pages.url}/de/seite-0/a-80000000\n    site: dw\n    interval: 1s\n"
+        "    jitter: 0\n    on_edit: update\n", encoding="utf-8")
+    pages.hold.add(0)
+    logs = [open(tmp_path / f"node{i}.log", "w") for i in range(2)]  # noqa: SIM115
+    nodes = [subprocess.Popen([sys.executable, "-m", "feedgen_dw", "daemon", "--config",
+                               str(config)], stdout=logs[0], stderr=subprocess.STDOUT)]
+    try:
+        _wait(pages.held.is_set, "the first node's first request", steps=300, alive=nodes)
+        nodes[0].send_signal(signal.SIGSTOP)  # mid-fetch, as a long GC pause would
+        pages.go.set()  # its answer waits in the stopped node's socket
+        nodes.append(subprocess.Popen([sys.executable, "-m", "feedgen_dw", "daemon",
+                                       "--config", str(config)],
+                                      stdout=logs[1], stderr=subprocess.STDOUT))
+        # the lease (3 s) ends unrenewed: the second node claims and polls the feed
+        _wait(lambda: pages.counts()[0] >= 3, "the second node's polls", steps=300,
+              alive=nodes[1:])
+        nodes[0].send_signal(signal.SIGCONT)
+        _wait(lambda: "status=lease-lost" in (tmp_path / "node0.log").read_text(),
+              "the stalled node to find its lease lost", steps=300, alive=nodes)
+        resumed = pages.counts()[0]
+        _wait(lambda: pages.counts()[0] >= resumed + 2, "polls after it", steps=300,
+              alive=nodes)
+    finally:
+        for node in nodes:
+            node.send_signal(signal.SIGCONT)
+            node.send_signal(signal.SIGTERM)
+        for node in nodes:
+            node.wait(timeout=60)
+        for log in logs:
+            log.close()
+    stalled = (tmp_path / "node0.log").read_text()
+    assert stalled.count("poll feed=p0 status=lease-lost") == 1, stalled[-3000:]
+    assert max(pages.most_at_once) == 1, "two requests for one feed at once"
+    count = pages.counts()[0]
+    store = open_store(pg_url)
+    try:
+        ids = [i.item_id for i in store.items("p0", 1000)]
+        assert len(ids) == len(set(ids)) == 1 + min(count, CAP), (ids, count)
+        # every request but the stalled one is a committed poll, counted once
+        assert sum(polls for _, polls in store.nodes()[1].values()) == count - 1
+    finally:
+        store.close()
+    for i in range(2):
+        assert "Traceback" not in (tmp_path / f"node{i}.log").read_text()

@@ -259,6 +259,8 @@ def _is_bold_only(block: etree._Element) -> bool:
 
 
 def _is_italic_only(block: etree._Element) -> bool:
+    if (block.text or "").strip():
+        return False  # most paragraphs: decided without touching their children
     children = [c for c in block if isinstance(c.tag, str)]
     return bool(children) and all(c.tag in ("em", "i") for c in children) and not (
         (block.text or "").strip() or any((c.tail or "").strip() for c in children)

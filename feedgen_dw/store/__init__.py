@@ -9,6 +9,7 @@ or a postgresql:// URL. psycopg is imported only for the latter.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -23,6 +24,8 @@ __all__ = ["APPLICATION_ID", "SQLiteStore", "SqlStore", "Store", "is_postgres_ur
 
 class Store(Protocol):
     """What the poll needs from a state backend."""
+
+    keeps_documents: bool  # PostgreSQL: documents kept in the poll's transaction
 
     def load_article(self, feed: str, article_id: str) -> ArticleState | None: ...
 
@@ -50,11 +53,20 @@ class Store(Protocol):
 
     def put_documents(self, documents: Mapping[str, bytes]) -> set[str] | None: ...
 
+    def render_again(self, feed: str) -> None: ...
+
     def overview(self) -> dict[str, tuple[str | None, str | None, int]]: ...
 
     def statuses(self) -> dict[str, FeedStatus]: ...
 
-    def nodes(self) -> tuple[dict[str, str], dict[str, datetime]]: ...
+    def nodes(self) -> tuple[dict[str, str], dict[str, tuple[datetime, int]]]: ...
+
+    def newest(self, feeds: Sequence[str],
+               limit: int) -> dict[str, list[tuple[str, datetime]]]: ...
+
+    def poll_transaction(self) -> AbstractContextManager[None]: ...
+
+    def after_commit(self, action: Callable[[], object]) -> None: ...
 
     def close(self) -> None: ...
 
@@ -74,10 +86,12 @@ def served_documents(database: Path | str) -> Callable[[str], tuple[bytes, int] 
     return Documents(open_store(database))
 
 
-def open_store(database: Path | str) -> SqlStore:
-    """The store at `database`: a SQLite file, or a PostgreSQL URL."""
+def open_store(database: Path | str, connections: int = 4) -> SqlStore:
+    """The store at `database`: a SQLite file, or a PostgreSQL URL (a pool of at most
+    `connections`: a daemon's workers each hold one from a poll's first write to its
+    commit)."""
     if isinstance(database, Path):
         return SQLiteStore(database)
     from feedgen_dw.store.postgres import PostgresStore
 
-    return PostgresStore(database)
+    return PostgresStore(database, connections)

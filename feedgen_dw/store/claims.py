@@ -15,26 +15,30 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from feedgen_dw.errors import FeedgenDwError
-from feedgen_dw.model import FeedStatus
-from feedgen_dw.store.sql import SqlStore, _ts
+from feedgen_dw.errors import FeedgenDwError, StoreError
+from feedgen_dw.model import FeedStatus, PollResult
+from feedgen_dw.store.sql import SqlStore, _req_dt, _ts
 
 if TYPE_CHECKING:
-    from feedgen_dw.config import FeedConfig, Settings
+    from feedgen_dw.config import Config, FeedConfig, Settings
 
 log = logging.getLogger("feedgen_dw.schedule")
 
 CLAIM_LOCK = 0x46475745  # advisory lock key of the claim step
 WAKE_STEP = 0.05  # seconds between looks for a finished poll in the claim loop
+ON_TIME = 2.0  # seconds a poll may start after its due time and keep the feed's rhythm
+FORGET_LEASES = 10  # a node not seen for this many leases is gone: dropped at register
 
 
 def register(store: SqlStore, feeds: Sequence[tuple[str, str, str, datetime, bool]]) -> None:
@@ -53,10 +57,11 @@ def register(store: SqlStore, feeds: Sequence[tuple[str, str, str, datetime, boo
 
 
 def claim(store: SqlStore, node: str, names: Sequence[str], now: datetime,
-          lease_until: datetime, limit: int, per_host: int) -> list[str]:
+          lease_until: datetime, limit: int, per_host: int,
+          dues: dict[str, datetime] | None = None) -> list[str]:
     """Claim up to `limit` of the feeds `names` that are due and free, at most `per_host`
     polls running per host (counting every node's); the claimed names, most overdue
-    first."""
+    first (and in `dues`, when given, when each was due)."""
     if limit <= 0 or not names:
         return []
     with store._writing("claiming feeds") as w:
@@ -76,18 +81,60 @@ def claim(store: SqlStore, node: str, names: Sequence[str], now: datetime,
             (_ts(now), list(names), _ts(now), _ts(now), per_host, limit, node,
              _ts(lease_until)),
         )
+    if dues is not None:
+        dues.update((r["feed"], _req_dt(r["due"])) for r in rows)
     return [r["feed"] for r in sorted(rows, key=lambda r: (r["due"], r["feed"]))]
+
+
+def forget(store: SqlStore, feeds: Sequence[str], seen_before: datetime) -> None:
+    """Drop the claims of feeds no longer in the config, and the nodes not seen since
+    `seen_before` (gone for good: the index lists them no more)."""
+    with store._writing("forgetting old feeds and nodes") as w:
+        w.execute("DELETE FROM claims WHERE NOT (feed = ANY(?))", (list(feeds),))
+        w.execute("DELETE FROM nodes WHERE seen < ?", (_ts(seen_before),))
+
+
+class LeaseLost(StoreError):
+    """The node's claim on a feed ended and another node claimed it: the poll that
+    noticed rolls back."""
 
 
 def release(store: SqlStore, node: str, feed: str, now: datetime,
             due: datetime | None) -> None:
-    """The poll of `feed` is done: free it, due again at `due` (None: stopped)."""
+    """The poll of `feed` is done: free it, due again at `due` (None: stopped), and
+    count it as the node's. Raises LeaseLost when `node` no longer holds the feed: in a
+    poll's transaction, nothing of that poll is committed (the fence of a node that
+    stalled past its lease). The claim row stays locked until the poll commits, so no
+    node claims it in between."""
     with store._writing(f"releasing feed {feed!r}") as w:
-        w.execute(
-            "UPDATE claims SET node = NULL, lease_until = NULL, due = coalesce(?, due), "
-            "stopped = ?, last_node = ?, last_polled = ? WHERE feed = ? AND node = ?",
-            (_ts(due), int(due is None), node, _ts(now), feed, node),
-        )
+        done = w.rows(
+            "WITH done AS (UPDATE claims SET node = NULL, lease_until = NULL, "
+            "  due = coalesce(?, due), stopped = ?, last_node = ?, last_polled = ? "
+            "  WHERE feed = ? AND node = ? RETURNING feed), "
+            "counted AS (UPDATE nodes SET polls = polls + 1 WHERE node = ? "
+            "  AND EXISTS (SELECT 1 FROM done) RETURNING node) "
+            "SELECT count(*) AS n FROM done",
+            (_ts(due), int(due is None), node, _ts(now), feed, node, node),
+        )[0]["n"]
+    if not done:
+        raise LeaseLost(f"{store.name}: feed {feed!r} is no longer claimed by {node}")
+
+
+def claim_now(store: SqlStore, node: str, feed: str, now: datetime,
+              lease_until: datetime) -> bool:
+    """Claim `feed` whether due or not (a cron `run`), unless another node holds it."""
+    with store._writing(f"claiming feed {feed!r}") as w:
+        return bool(w.rows(
+            "UPDATE claims SET node = ?, lease_until = ? WHERE feed = (SELECT feed FROM "
+            "claims WHERE feed = ? AND (lease_until IS NULL OR lease_until <= ?) "
+            "FOR UPDATE SKIP LOCKED) RETURNING feed",
+            (node, _ts(lease_until), feed, _ts(now))))
+
+
+def holder(store: SqlStore, feed: str) -> str | None:
+    """The node that holds `feed` now, if any."""
+    row = store._one("SELECT node FROM claims WHERE feed = ?", (feed,))
+    return row["node"] if row else None
 
 
 def renew(store: SqlStore, node: str, feeds: Sequence[str], now: datetime,
@@ -115,6 +162,7 @@ class Node:
         self._poll, self._clock = poll, clock
         self._lock = threading.Lock()
         self._claimed: set[str] = set()
+        self._due: dict[str, datetime] = {}  # when each claimed feed was due
         self._pool = ThreadPoolExecutor(settings().workers)
         self._store: SqlStore | None = None
         self._down = False
@@ -127,7 +175,9 @@ class Node:
             if self._store is None:
                 from feedgen_dw.store import open_store
 
-                self._store = open_store(self._database)
+                # a connection per worker from a poll's first write to its commit, and
+                # one each for the claim loop and the site
+                self._store = open_store(self._database, self._settings().workers + 2)
             return self._store
 
     def register(self, feeds: Sequence[FeedConfig],
@@ -142,6 +192,8 @@ class Node:
             rows.append((feed.name, feed.url, urlsplit(feed.url).hostname or "",
                          now + timedelta(seconds=delay or 0), delay is None))
         register(store, rows)
+        forget(store, self._feeds(), now - timedelta(seconds=FORGET_LEASES
+                                                     * self._settings().lease))
         log.info("schedule node=%s feeds=%d (shared)", self.name, len(rows))
 
     def tick(self) -> None:
@@ -153,7 +205,8 @@ class Node:
             with self._lock:
                 free = settings.workers - len(self._claimed)
             names = claim(self.store(), self.name, self._feeds(), now,
-                          now + timedelta(seconds=settings.lease), free, settings.per_host)
+                          now + timedelta(seconds=settings.lease), free, settings.per_host,
+                          self._due)
         except FeedgenDwError as exc:
             self._database_down(exc)
             return
@@ -167,7 +220,11 @@ class Node:
 
     def _run(self, name: str) -> None:
         try:
-            self._poll(name)
+            with self.store().poll_transaction():  # the poll and its release, or nothing
+                self._poll(name)
+        except LeaseLost:
+            log.warning("poll feed=%s status=lease-lost node=%s (stalled past its lease; "
+                        "another node holds the feed: nothing committed)", name, self.name)
         except FeedgenDwError as exc:  # not released: the lease ends by itself
             log.debug("schedule feed=%s status=unreleased error=%s", name, exc)
             self._database_down(exc)  # the one line of an outage
@@ -176,8 +233,19 @@ class Node:
                 self._claimed.discard(name)
             self._wake.set()
 
-    def release(self, feed: str, now: datetime, due: datetime | None) -> None:
-        """The poll of `feed` is done; due again at `due` (None: stopped)."""
+    def release(self, feed: str, now: datetime, delay: float | None,
+                started: datetime) -> None:
+        """The poll of `feed`, started at `started`, is done; due again `delay` seconds
+        after it was due (None: stopped). A poll that started within ON_TIME of its due
+        time keeps the feed's rhythm: the wait for a claim round and the poll's own time
+        do not add up, poll after poll. A later one counts from its start."""
+        due = None
+        with self._lock:
+            was_due = self._due.pop(feed, None)
+        if delay is not None:
+            late = was_due is None or (started - was_due).total_seconds() > ON_TIME
+            due = (started if late or was_due is None else was_due) + timedelta(
+                seconds=delay)
         release(self.store(), self.name, feed, now, due)
 
     def renew(self) -> None:
@@ -224,3 +292,42 @@ class Node:
         """Claim nothing more; polls in flight finish and release their feeds."""
         self._stopping = True
         self._pool.shutdown(wait=False)
+
+
+class CronClaims:
+    """A cron `run` beside daemons on one PostgreSQL: each feed is claimed as a node's
+    poll is (a feed a daemon holds is skipped), polled, and released with its next due
+    time in the poll's own transaction, so no daemon polls it beside the run."""
+
+    def __init__(self, config: Config, store: SqlStore,
+                 clock: Callable[[], datetime]) -> None:
+        self.name = f"{socket.gethostname()}/{os.getpid()}/run"
+        self._store, self._clock, self._rng = store, clock, random.Random()
+        now = clock()
+        # due now where new (a daemon plans it on its first poll); known feeds keep theirs
+        register(store, [(f.name, f.url, urlsplit(f.url).hostname or "", now, False)
+                                for f in config.feeds])
+        renew(store, self.name, [], now, now)  # on the index, its polls counted
+
+    def poll(self, feed: FeedConfig, poll: Callable[[], PollResult]) -> PollResult | None:
+        """`poll()` under a claim on `feed`; None when a daemon holds the feed."""
+        from feedgen_dw.schedule import plan_next
+        now = self._clock()
+        lease = timedelta(seconds=feed.settings.lease)
+        if not claim_now(self._store, self.name, feed.name, now, now + lease):
+            log.info("poll feed=%s status=skipped node=%s (a daemon holds it: %s)",
+                     feed.name, self.name, holder(self._store, feed.name))
+            return None
+        try:
+            with self._store.poll_transaction():
+                result = poll()
+                done = self._clock()
+                plan = plan_next(feed, self._store.status(feed.name), done, self._rng,
+                                 result.retry_after)
+                release(self._store, self.name, feed.name, done, None
+                               if plan.delay is None else done + timedelta(seconds=plan.delay))
+        except LeaseLost:
+            log.warning("poll feed=%s status=lease-lost node=%s (nothing committed)",
+                        feed.name, self.name)
+            return replace(result, ok=False, error="lease lost: nothing committed")
+        return result

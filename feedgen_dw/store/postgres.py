@@ -11,8 +11,9 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -65,16 +66,28 @@ class _PgWriter:
         return self._conn.execute(_pg(sql), params).fetchall()
 
 
+class _Pinned:
+    """The transaction of one poll_transaction(): begun at the thread's first write."""
+
+    def __init__(self) -> None:
+        self.pool: ConnectionPool[psycopg.Connection[Row]] | None = None
+        self.conn: psycopg.Connection[Row] | None = None
+        self.tx: AbstractContextManager[Any] | None = None
+        self.after: list[Callable[[], object]] = []
+
+
 class PostgresStore(SqlStore):
     """A PostgreSQL database shared by any number of nodes; one transaction per poll."""
 
     GREATEST = "greatest"
+    keeps_documents = True
 
     def __init__(self, url: str, max_connections: int = 4) -> None:
         self.url = url
         self.name = redact(url)
         self._max = max_connections
         self._lock = threading.Lock()
+        self._local = threading.local()  # the poll_transaction() of each thread
         self._down_at: float | None = None  # when the database was found gone
         self._closed = False
         try:
@@ -154,39 +167,130 @@ class PostgresStore(SqlStore):
         with self._lock:
             self._down_at = time.monotonic()
 
+    def _pinned(self) -> _Pinned | None:
+        return getattr(self._local, "pin", None)
+
     def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        pool = self._usable_pool()
+        pin = self._pinned()
+        conn = pin.conn if pin is not None else None  # sees the poll's own writes
+        pool = self._usable_pool() if conn is None else None  # raises while away
         try:
+            if conn is not None:
+                return conn.execute(_pg(sql), params).fetchall()
+            assert pool is not None
             with pool.connection() as conn:
                 return conn.execute(_pg(sql), params).fetchall()
-        except psycopg.OperationalError:  # a connection lost, no connection to be had
-            self._gone()
+        except BaseException as exc:
+            if pin is not None and pin.conn is not None:
+                self._abort(pin, exc)
+            if isinstance(exc, psycopg.OperationalError):  # a connection lost, or none
+                self._gone()
             raise
 
     @contextmanager
     def _transaction(self) -> Iterator[Writer]:
-        pool = self._usable_pool()
+        pin = self._pinned()
+        pool = self._usable_pool() if pin is None or pin.conn is None else None
         try:
-            with pool.connection() as conn, conn.transaction():
-                yield _PgWriter(conn)
-        except psycopg.OperationalError:
-            self._gone()
+            if pin is None:
+                assert pool is not None
+                with pool.connection() as conn, conn.transaction():
+                    yield _PgWriter(conn)
+                return
+            if pin.conn is None:
+                pin.pool = pool
+                assert pool is not None
+                pin.conn = pool.getconn()
+                pin.tx = pin.conn.transaction()
+                pin.tx.__enter__()
+            yield _PgWriter(pin.conn)
+        except BaseException as exc:
+            if pin is not None and pin.conn is not None:
+                self._abort(pin, exc)
+            if isinstance(exc, psycopg.OperationalError):
+                self._gone()
             raise
+
+    def _abort(self, pin: _Pinned, exc: BaseException) -> None:
+        """A statement of the poll's transaction failed: all of it is rolled back (no
+        savepoint per write: two round trips each), and the writes that follow (the
+        failure recorded, the release) begin a transaction of their own."""
+        self._unpin(pin, exc, keep_pinned=True)  # raises nothing: exc is on its way
+        pin.conn = pin.tx = pin.pool = None
+        pin.after.clear()  # no hub hears of what was rolled back
+
+    @contextmanager
+    def poll_transaction(self) -> Iterator[None]:
+        """Every write of this thread in the block is one transaction, begun at the
+        first write (reads before it, and the fetch, hold no connection) and committed
+        at the end, or rolled back when the block raises; reads after the first write
+        see it. A poll's state, its documents and its release commit together."""
+        if self._pinned() is not None:  # nested: the outer block commits
+            yield
+            return
+        pin = self._local.pin = _Pinned()
+        try:
+            yield
+        except BaseException as exc:
+            self._unpin(pin, exc)
+            raise
+        self._unpin(pin, None)
+        for action in pin.after:
+            action()
+
+    def _unpin(self, pin: _Pinned, exc: BaseException | None,
+               keep_pinned: bool = False) -> None:
+        if not keep_pinned:
+            self._local.pin = None
+        if pin.conn is None or pin.tx is None or pin.pool is None:
+            return
+        try:
+            if exc is None:
+                pin.tx.__exit__(None, None, None)
+            else:
+                pin.tx.__exit__(type(exc), exc, exc.__traceback__)
+        except psycopg.Error as error:
+            if isinstance(error, psycopg.OperationalError):
+                self._gone()
+            if exc is None:
+                raise StoreError(f"{self.name}: committing a poll failed "
+                                 f"({one_line(error)})") from None
+        finally:
+            pin.pool.putconn(pin.conn)
+
+    def after_commit(self, action: Callable[[], object]) -> None:
+        pin = self._pinned()
+        if pin is None:
+            action()
+        else:
+            pin.after.append(action)
+
+    def newest(self, feeds: Sequence[str], limit: int) -> dict[str, list[tuple[str, datetime]]]:
+        # one query for the index, not one per feed
+        found: dict[str, list[tuple[str, datetime]]] = {feed: [] for feed in feeds}
+        for r in self._rows(
+                "SELECT f.feed, s.title, s.published FROM unnest(?::text[]) AS f(feed) "
+                "CROSS JOIN LATERAL (SELECT title, published, item_id FROM sections "
+                "WHERE sections.feed = f.feed ORDER BY published DESC, item_id LIMIT ?) s "
+                "ORDER BY f.feed, s.published DESC, s.item_id", (list(feeds), limit)):
+            found[r["feed"]].append((r["title"], datetime.fromisoformat(r["published"])))
+        return found
 
     def _store_documents(self, w: Writer, documents: Mapping[str, bytes]) -> set[str] | None:
         if not documents:
             return set()
-        stored = {r["name"]: r["etag"] for r in w.rows(
-            "SELECT name, etag FROM documents WHERE name = ANY(?)", (sorted(documents),))}
         now = int(time.time())  # as a file's mtime: what Last-Modified says
-        changed = {name: body for name, body in documents.items()
-                   if stored.get(name) != document_etag(body)}
-        w.executemany(
-            "INSERT INTO documents (name, body, etag, modified) VALUES (?, ?, ?, ?) "
+        names = sorted(documents)
+        # one statement: only the documents whose bytes changed are written, and named
+        return {r["name"] for r in w.rows(
+            "INSERT INTO documents (name, body, etag, modified) "
+            "SELECT name, body, etag, ? FROM unnest(?::text[], ?::bytea[], ?::text[]) "
+            "AS d(name, body, etag) "
             "ON CONFLICT (name) DO UPDATE SET body=excluded.body, etag=excluded.etag, "
-            "modified=excluded.modified",
-            [(name, body, document_etag(body), now) for name, body in sorted(changed.items())])
-        return set(changed)
+            "modified=excluded.modified WHERE documents.etag <> excluded.etag "
+            "RETURNING name",
+            (now, names, [documents[n] for n in names],
+             [document_etag(documents[n]) for n in names]))}
 
 
 def document_etag(body: bytes) -> str:

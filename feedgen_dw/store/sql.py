@@ -8,7 +8,7 @@ Times are ISO-8601 text in UTC on both backends, so the same SQL orders and comp
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Protocol
@@ -32,6 +32,12 @@ SECTION_COLUMNS = (
 )
 
 Row = Any  # sqlite3.Row or psycopg's dict row: both are read by column name
+
+# save_poll: a 304 keeps the stored validators, a fetched page brings its own
+_KEEP_HTTP = ""
+_NEW_HTTP = (", config_url=excluded.config_url, fetch_url=excluded.fetch_url, "
+             "etag=excluded.etag, last_modified=excluded.last_modified, "
+             "validators_from=excluded.validators_from, api_off_until=excluded.api_off_until")
 
 
 class Writer(Protocol):
@@ -109,6 +115,7 @@ class SqlStore:
 
     name: str  # for messages: the file, or the database URL without its password
     GREATEST = "max"  # the scalar maximum of two values
+    keeps_documents = False  # rendered documents are kept (and served) from the database
 
     # -- what a backend provides -------------------------------------------------------
 
@@ -200,24 +207,24 @@ class SqlStore:
         with self._writing(f"saving feed {feed!r}") as w:
             for art in articles:
                 self._write_article(w, feed, art, before.get(art.article_id))
+            # one statement with the validators when there are new ones (a round trip
+            # less per poll on PostgreSQL)
+            keep = http is None
+            http = http or HttpState()
             w.execute(
                 "INSERT INTO feeds (name, last_poll, last_success, last_error, failures, "
-                "last_change, render_pending) VALUES (?, ?, ?, NULL, 0, ?, ?) "
+                "last_change, render_pending, config_url, fetch_url, etag, last_modified, "
+                "validators_from, api_off_until) VALUES (?, ?, ?, NULL, 0, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET "
                 "last_poll=excluded.last_poll, last_success=excluded.last_success, "
                 "last_error=NULL, failures=0, "
                 "last_change=coalesce(excluded.last_change, feeds.last_change), "
                 f"render_pending={self.GREATEST}(feeds.render_pending, "
-                "excluded.render_pending)",
-                (feed, _ts(now), _ts(now), _ts(now) if changed else None, int(bool(articles))),
+                "excluded.render_pending)" + (_KEEP_HTTP if keep else _NEW_HTTP),
+                (feed, _ts(now), _ts(now), _ts(now) if changed else None, int(bool(articles)),
+                 http.config_url, http.fetch_url, http.etag, http.last_modified,
+                 http.validators_from, _ts(http.api_off_until)),
             )
-            if http is not None:
-                w.execute(
-                    "UPDATE feeds SET config_url=?, fetch_url=?, etag=?, last_modified=?, "
-                    "validators_from=?, api_off_until=? WHERE name=?",
-                    (http.config_url, http.fetch_url, http.etag, http.last_modified,
-                     http.validators_from, _ts(http.api_off_until), feed),
-                )
 
     @staticmethod
     def _write_article(w: Writer, feed: str, art: ArticleState,
@@ -301,14 +308,36 @@ class SqlStore:
         return {feed: (*latest.get(feed, (None, None)), counts.get(feed, 0))
                 for feed in set(latest) | set(counts)}
 
-    def nodes(self) -> tuple[dict[str, str], dict[str, datetime]]:
-        """(feed -> the node that polled it last, node -> when it was last seen): the
-        shared schedule of several daemons on PostgreSQL; empty on SQLite."""
+    def nodes(self) -> tuple[dict[str, str], dict[str, tuple[datetime, int]]]:
+        """(feed -> the node that polled it last, node -> (when it was last seen, polls
+        it committed)): the shared schedule of several daemons on PostgreSQL; empty on
+        SQLite."""
         polled = {r["feed"]: r["last_node"] for r in self._rows(
             "SELECT feed, last_node FROM claims WHERE last_node IS NOT NULL")}
-        seen = {r["node"]: _req_dt(r["seen"]) for r in self._rows(
-            "SELECT node, seen FROM nodes")}
+        seen = {r["node"]: (_req_dt(r["seen"]), r["polls"]) for r in self._rows(
+            "SELECT node, seen, polls FROM nodes")}
         return polled, seen
+
+    def newest(self, feeds: Sequence[str], limit: int) -> dict[str, list[tuple[str, datetime]]]:
+        """feed -> (title, published) of its newest `limit` items, newest first: what
+        the index shows of each feed. One indexed query per feed here; PostgreSQL asks
+        once for all."""
+        return {feed: [(r["title"], _req_dt(r["published"])) for r in self._rows(
+            "SELECT title, published FROM sections WHERE feed=? "
+            "ORDER BY published DESC, item_id LIMIT ?", (feed, limit))] for feed in feeds}
+
+    @contextmanager
+    def poll_transaction(self) -> Iterator[None]:
+        """On PostgreSQL: every write of this thread in the block is one transaction
+        (a poll's state, its documents and its release commit together). Here (SQLite)
+        each write commits by itself, and a crash between them is repaired by
+        render_pending."""
+        yield
+
+    def after_commit(self, action: Callable[[], object]) -> None:
+        """Run `action` once what this thread wrote is committed (a hub ping must not
+        announce a poll that is rolled back): at once outside a poll_transaction."""
+        action()
 
     def statuses(self) -> dict[str, FeedStatus]:
         """Poll bookkeeping of every feed, in one query."""
@@ -344,6 +373,11 @@ class SqlStore:
                       "(SELECT item_id FROM sections WHERE feed=?)", (feed, feed))
             w.execute("UPDATE feeds SET render_pending=0 WHERE name=?", (feed,))
         return changed
+
+    def render_again(self, feed: str) -> None:
+        """The feed's files do not show its state: the next poll renders it again."""
+        with self._writing(f"updating feed {feed!r}") as w:
+            w.execute("UPDATE feeds SET render_pending=1 WHERE name=?", (feed,))
 
     def items(self, feed: str, limit: int) -> list[FeedItem]:
         """The newest `limit` items of a feed, newest first (removed sections included)."""

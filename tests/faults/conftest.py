@@ -101,7 +101,9 @@ class FaultServer:
             body, ctype = self.good_body()
             if fault is not None:
                 return self._broken(req, fault, body, ctype)
-            return send_response_body(req, 200, body, {"Content-Type": ctype})
+            # an ETag (never answered with 304 here): every poll after the first is a
+            # conditional GET, as against a real server
+            return send_response_body(req, 200, body, {"Content-Type": ctype, "ETag": '"1"'})
         if fault.kind == "loop":
             return send_response_body(req, 302, b"", {"Location": req.path})
         if fault.kind == "scheme":
