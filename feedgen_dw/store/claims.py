@@ -63,10 +63,12 @@ def register(store: SqlStore, feeds: Sequence[tuple[str, str, str, datetime, boo
 
 def claim(store: SqlStore, node: str, names: Sequence[str] | None, now: datetime,
           lease_until: datetime, limit: int, per_host: int,
-          dues: dict[str, datetime] | None = None) -> list[str]:
+          dues: dict[str, datetime] | None = None, due_by: datetime | None = None,
+          ) -> list[str]:
     """Claim up to `limit` of the feeds `names` (None: any on the schedule) that are due
-    and free, at most `per_host` polls running per host (counting every node's); the
-    claimed names, most overdue first (and in `dues`, when given, when each was due)."""
+    (by `due_by`, default now) and free, at most `per_host` polls running per host
+    (counting every node's); the claimed names, most overdue first (and in `dues`, when
+    given, when each was due)."""
     if limit <= 0 or (names is not None and not names):
         return []
     only = None if names is None else list(names)
@@ -91,7 +93,7 @@ def claim(store: SqlStore, node: str, names: Sequence[str] | None, now: datetime
             "WHERE claims.feed = pick.feed AND claims.stopped = 0 "
             "AND (claims.lease_until IS NULL OR claims.lease_until <= ?) "
             "RETURNING claims.feed, claims.due",
-            (_ts(now), _ts(now), _ts(now), only, only, per_host, CANDIDATES * limit,
+            (_ts(now), _ts(due_by or now), _ts(now), only, only, per_host, CANDIDATES * limit,
              per_host, limit, node, _ts(lease_until), _ts(now)),
         )
     if dues is not None:
@@ -188,6 +190,7 @@ class Node:
         self._down = False
         self._stopping = False
         self._wake = threading.Event()  # set when a poll ends: claim again at once
+        self._ahead = 0.0  # seconds: feeds due this soon are claimed and wait for it
 
     def store(self) -> SqlStore:
         """The node's store: one pool for all its threads, opened on first use."""
@@ -228,7 +231,7 @@ class Node:
             # the claim sends no list of names: 20,000 of them cost 30 ms a claim round
             names = claim(self.store(), self.name, None, now,
                           now + timedelta(seconds=settings.lease), free, settings.per_host,
-                          self._due)
+                          self._due, now + timedelta(seconds=self._ahead))
             known = set(self._feeds())
             if foreign := [name for name in names if name not in known]:
                 # another node's newer config added them (a rolling update): theirs
@@ -248,6 +251,10 @@ class Node:
             self._pool.submit(self._run, name)
 
     def _run(self, name: str) -> None:
+        with self._lock:
+            due = self._due.get(name)
+        if due is not None and (wait := (due - self._clock()).total_seconds()) > 0:
+            time.sleep(min(wait, self._ahead))  # claimed a round ahead: start on time
         try:
             with self.store().poll_transaction():  # the poll and its release, or nothing
                 self._poll(name)
@@ -297,7 +304,10 @@ class Node:
     def start(self, tick: float = 1.0) -> None:
         """Claim every `tick` seconds and renew every third of a lease, in a thread of
         its own (not a scheduler job: a round that waits for the database must not be
-        reported as a missed run every second)."""
+        reported as a missed run every second). A round claims the feeds due before the
+        next round too, and their polls wait for their due time: a feed is polled on time,
+        not up to a round late (which pushed gaps past interval + jitter)."""
+        self._ahead = tick
         def loop() -> None:
             since_renewal = 0.0
             while not self._stopping:
