@@ -77,6 +77,27 @@ def claims_per_second(server: PgServer, feeds: int, rounds: int) -> float:
     return claimed / elapsed
 
 
+def claim_query_per_second(server: PgServer, feeds: int, batch: int) -> float:
+    """The claim query alone, as a busy node runs it: `feeds` feeds all due, claimed
+    `batch` at a time until none is left (per_host no limit); releases are not timed."""
+    store = open_store(server.new_database())
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    names = [f"f{n}" for n in range(feeds)]
+    claims.register(store, [(name, f"https://h{n % 50}.example/{name}", f"h{n % 50}.example",
+                             now, False) for n, name in enumerate(names)])
+    claimed, elapsed = 0, 0.0
+    while True:
+        start = time.monotonic()
+        got = claims.claim(store, "bench", None, now, now + timedelta(minutes=2), batch,
+                           feeds)
+        elapsed += time.monotonic() - start
+        if not got:
+            break
+        claimed += len(got)
+    store.close()
+    return claimed / elapsed
+
+
 def _quantile(values: list[float], q: float) -> float:
     return sorted(values)[min(len(values) - 1, int(q * len(values)))] if values else 0.0
 
@@ -195,6 +216,9 @@ def main() -> int:
             server, pages, n, args.seconds, args.pages) for n in (1, 2, 3)}
         results["claims/s (claim 4 + release, 2000 feeds)"] = claims_per_second(
             server, 2000, 200)
+        for batch, due in ((4, 2_000), (100, 20_000)):
+            results[f"claims/s, the claim query alone ({batch} a query, {due:,} feeds due)"] = (
+                claim_query_per_second(server, due, batch))
     finally:
         if pages is not None:
             pages.httpd.shutdown()

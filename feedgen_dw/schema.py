@@ -124,6 +124,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE nodes ADD COLUMN polls INTEGER NOT NULL DEFAULT 0;
     """,
+    # a claim reads the first few due feeds in (due, feed) order and counts the running
+    # polls per host: both from an index, not from every feed of a large schedule
+    """
+    DROP INDEX claims_by_due;
+    CREATE INDEX claims_by_due ON claims (due, feed);
+    CREATE INDEX claims_by_lease ON claims (lease_until);
+    """,
 )
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-import threading
 from typing import Any
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -21,29 +20,32 @@ LONGEST_WAIT = 86400.0  # seconds; APScheduler asks for threading.TIMEOUT_MAX (~
 
 
 class PipeEvent:
-    """threading.Event's set, clear, is_set and wait, waiting in poll() on a pipe."""
+    """threading.Event's set, clear, is_set and wait, waiting in poll() on a pipe.
+
+    No lock: `set` runs in signal handlers (the daemon's stop), which interrupt the main
+    thread anywhere, also inside `clear`; a lock held there would never be released.
+    The flag decides and the pipe only wakes a `wait`: `wait` looks at the flag before
+    it sleeps, so a byte drained by a `clear` that a `set` interleaved with is not missed.
+    """
 
     def __init__(self) -> None:
         self._read, self._write = os.pipe()
         os.set_blocking(self._read, False)
         os.set_blocking(self._write, False)
         self._flag = False
-        self._lock = threading.Lock()
         self._poll = select.poll()  # not select(): fds past 1024 are fine
         self._poll.register(self._read, select.POLLIN)
 
     def set(self) -> None:
-        with self._lock:
-            if not self._flag:
-                self._flag = True
-                os.write(self._write, b"x")
+        self._flag = True
+        with contextlib.suppress(BlockingIOError):  # full: a wake-up is pending anyway
+            os.write(self._write, b"x")
 
     def clear(self) -> None:
-        with self._lock:
-            if self._flag:
-                self._flag = False
-                with contextlib.suppress(BlockingIOError):
-                    os.read(self._read, 64)
+        self._flag = False
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self._read, 4096):
+                pass
 
     def is_set(self) -> bool:
         return self._flag

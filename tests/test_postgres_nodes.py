@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from feedgen_dw.cli import main
 from feedgen_dw.replay import DemoPage, DemoSection, render_page
 from feedgen_dw.store import open_store
 from tests.pg import PgServer, pg_server_fixture, pg_url_fixture  # noqa: F401  # fixtures
@@ -186,6 +187,18 @@ def test_three_nodes_share_the_feeds_and_a_killed_one_is_taken_over(
                 assert feeds_served[n] == ids, (port, n)
     finally:
         store.close()
+    # the same pages read once by one node on SQLite: the same items, nothing lost or
+    # doubled by the kill (the sections carry no times: published is when first seen)
+    (tmp_path / "single").mkdir()
+    (tmp_path / "single" / "config.yaml").write_text(f"feeds:\n{feeds}", encoding="utf-8")
+    assert main(["run", "--config", str(tmp_path / "single" / "config.yaml")]) == 0
+    single = open_store(tmp_path / "single" / "state" / "feeds.sqlite3")
+    try:
+        for n in range(PAGES):
+            ids = sorted(i.item_id for i in single.items(f"p{n}", 1000))
+            assert ids == sorted(served[ports[1]][n]), n
+    finally:
+        single.close()
     for i in (1, 2):
         text = (tmp_path / f"node{i}.log").read_text()
         assert "Traceback" not in text, text[-3000:]

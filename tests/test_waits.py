@@ -38,3 +38,33 @@ def test_the_waits_keep_time_in_a_process_of_their_own() -> None:
                             timeout=30, env={**os.environ})
     assert result.returncode == 0, result.stderr
     assert float(result.stdout) < 5
+
+
+
+SET_INSIDE_CLEAR = """
+import os
+from feedgen_dw import waits
+
+event = waits.PipeEvent()
+event.set()
+read, fired = os.read, []
+
+def read_then_signal(fd, n):  # the daemon's SIGTERM handler runs here, as it may
+    if not fired:
+        fired.append(True)
+        event.set()
+    return read(fd, n)
+
+waits.os.read = read_then_signal
+event.clear()
+assert fired and event.is_set() and event.wait(0)  # set after the flag went down: kept
+print("ok")
+"""
+
+
+def test_a_signal_handler_may_set_the_event_while_the_main_thread_clears_it() -> None:
+    """The daemon's SIGTERM handler sets a PipeEvent the main thread may be clearing: a
+    lock held by clear() and taken again by the handler hung the daemon (seen in a bench)."""
+    result = subprocess.run([sys.executable, "-c", SET_INSIDE_CLEAR], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout == "ok\n", result.stderr[-2000:]
