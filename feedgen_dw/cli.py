@@ -195,8 +195,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_daemon(args: argparse.Namespace) -> int:
+    from feedgen_dw.memory import limit_arenas
     from feedgen_dw.schedule import Daemon
 
+    limit_arenas()  # before any worker thread allocates
     daemon = Daemon(args.config, serve=(args.host, args.port) if args.serve else None)
     return daemon.run()
 
