@@ -323,13 +323,8 @@ def _plain_page(url: str, response: http.client.HTTPResponse, settings: FetchSet
     import zlib
 
     ctype = response.getheader("Content-Type", "text/html")
-    if ctype.split(";")[0].strip().lower() not in allowed:
-        what = "a JSON answer" if allowed == JSON_TYPES else "an HTML page"
-        raise FetchError(f"{url}: not {what} (Content-Type: {ctype})", url=url, status=200)
     cap, declared = settings.max_bytes, response.getheader("Content-Length") or ""
-    if declared.isdigit() and int(declared) > cap:
-        raise FetchError(f"{url}: response of {declared} bytes is over max_bytes ({cap})",
-                         url=url, status=200)
+    check_answer(url, 200, ctype, declared, allowed, cap)
     gzipped = (response.getheader("Content-Encoding") or "identity").strip().lower() in (
         "gzip", "x-gzip")
     inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
@@ -361,8 +356,26 @@ def _plain_page(url: str, response: http.client.HTTPResponse, settings: FetchSet
                          "gzip, but failed to decode it.)", url=url) from None
     if declared.isdigit() and received < int(declared):
         raise FetchError(f"{url}: connection broken mid-body", url=url)  # cut short
-    body = b"".join(chunks)
-    return FetchResult(
-        url=url, status=200, body=body, encoding=page_encoding(body, header_charset(ctype)),
-        validators=Validators(etag=response.getheader("ETag"),
-                              last_modified=response.getheader("Last-Modified")))
+    return page_result(url, 200, b"".join(chunks), ctype, response.getheader("ETag"),
+                       response.getheader("Last-Modified"))
+
+
+def check_answer(url: str, status: int, ctype: str, declared: str, allowed: tuple[str, ...],
+                 cap: int) -> None:
+    """What both clients check before they read a body: its type, and a declared length
+    within max_bytes (the length read is checked as it comes)."""
+    if ctype.split(";")[0].strip().lower() not in allowed:
+        what = "a JSON answer" if allowed == JSON_TYPES else "an HTML page"
+        raise FetchError(f"{url}: not {what} (Content-Type: {ctype})", url=url, status=status)
+    if declared.isdigit() and int(declared) > cap:
+        raise FetchError(f"{url}: response of {declared} bytes is over max_bytes ({cap})",
+                         url=url, status=status)
+
+
+def page_result(url: str, status: int, body: bytes, ctype: str, etag: str | None,
+                last_modified: str | None, permanent_url: str | None = None) -> FetchResult:
+    """A body both clients read, as a FetchResult."""
+    return FetchResult(url=url, status=status, body=body,
+                       encoding=page_encoding(body, header_charset(ctype)),
+                       validators=Validators(etag=etag, last_modified=last_modified),
+                       permanent_url=permanent_url)

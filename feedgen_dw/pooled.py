@@ -28,13 +28,11 @@ from urllib3.util import Timeout, make_headers, parse_url
 from feedgen_dw.deadline import pool_classes
 from feedgen_dw.errors import FetchError
 from feedgen_dw.fetch import (
-    JSON_TYPES,
     FetchResult,
     FetchSettings,
-    Validators,
     ca_bundle,
-    header_charset,
-    page_encoding,
+    check_answer,
+    page_result,
     timed_out,
 )
 from feedgen_dw.redirects import NotHttp, keep_cookies, prepared, redirect_target, same_origin
@@ -223,18 +221,11 @@ class PooledFetcher:
             raise FetchError(f"{url}: HTTP {status} {response.reason or ''}".rstrip(),
                              url=url, status=status, retry_after=retry_after(response))
         ctype = response.headers.get("Content-Type", "text/html")
-        if ctype.split(";")[0].strip().lower() not in allowed:
-            what = "a JSON answer" if allowed == JSON_TYPES else "an HTML page"
-            raise FetchError(f"{url}: not {what} (Content-Type: {ctype})",
-                             url=url, status=status)
+        check_answer(url, status, ctype, response.headers.get("Content-Length") or "", allowed,
+                     settings.max_bytes)
         body = _read_capped(response, url, settings.max_bytes)
-        return FetchResult(
-            url=final, status=status, body=body,
-            encoding=page_encoding(body, header_charset(ctype)),
-            validators=Validators(etag=response.headers.get("ETag"),
-                                  last_modified=response.headers.get("Last-Modified")),
-            permanent_url=moved,
-        )
+        return page_result(final, status, body, ctype, response.headers.get("ETag"),
+                           response.headers.get("Last-Modified"), moved)
 
 
 def _release(response: Any) -> None:
@@ -254,10 +245,6 @@ def _release(response: Any) -> None:
 
 
 def _read_capped(response: Any, url: str, cap: int) -> bytes:
-    declared = response.headers.get("Content-Length")
-    if declared and declared.isdigit() and int(declared) > cap:
-        raise FetchError(f"{url}: response of {declared} bytes is over max_bytes ({cap})",
-                         url=url, status=response.status)
     chunks, size = [], 0
     try:
         # large reads: each one costs urllib3 and http.client a few calls of Python
