@@ -16,13 +16,14 @@ mirror, a test server), and so do profiles of selectors.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from feedgen_dw.dwurl import ARTICLE_ID_RE, LANG_RE, LIVE_ID_RE
+from feedgen_dw.dwurl import HOSTS as DW_HOSTS
 from feedgen_dw.errors import ExtractError, FeedgenDwError, FetchError
 from feedgen_dw.fetch import Fetcher, FetchResult, FetchSettings, Validators, same_site
 from feedgen_dw.model import ArticleState, DiffResult, HttpState
@@ -38,13 +39,6 @@ log = logging.getLogger(__name__)
 # outage (a deploy, a 503 for an hour) does not keep a feed on 250 KB pages for a day.
 API_RETRY = timedelta(hours=6)
 API_BASE = "https://www.dw.com/graph-api"
-# DW's URLs as extract/dw.py and dw_live.py read them, here so that choosing the source
-# imports no extractor: a poll answered 304 parses nothing (tests/test_dw_api.py checks
-# that the patterns agree)
-DW_HOSTS = ("dw.com",)
-ARTICLE_ID_RE = re.compile(r"/a-(\d+)(?:[/?#]|$)")
-LIVE_ID_RE = re.compile(r"/live-(\d+)(?:[/?#]|$)")
-LANG_RE = re.compile(r"^/([a-z]{2}(?:-[a-z]{2,4})?)/", re.I)
 
 Decided = tuple[ArticleState | None, DiffResult, bool]
 # (answer, the page URL when the answer is the API's, else None) -> the diff of it

@@ -20,9 +20,9 @@ from lxml import etree
 from parsel import Selector
 
 from feedgen_dw import code_digest
+from feedgen_dw.dwurl import ARTICLE_ID_RE, HOSTS, LIVE_ID_RE
 from feedgen_dw.errors import ExtractError
 from feedgen_dw.extract.dw_live import (
-    LIVE_ID_RE,
     TITLE_SUFFIX_RE,
     app_state,
     blog_url,
@@ -48,12 +48,10 @@ from feedgen_dw.extract.titles import first_words
 from feedgen_dw.model import Article, Section
 
 NAME = "dw"
-HOSTS = ("dw.com",)
 # DW's image service sizes: 605 is the 16:9 rendition 940 px wide used in article bodies.
 IMAGE_FORMAT_ID = "605"
 # part of the sections' raw digests: this profile's figures and images shape their html
 PROFILE_CODE = NAME + code_digest(__file__)
-ARTICLE_ID_RE = re.compile(r"/a-(\d+)(?:[/?#]|$)")
 APOLLO_RE = re.compile(r"window\.__APOLLO_STATE__\s*=\s*")
 # "se/mak/AR/djo (afp, rtr, dpa, ap)", "cwo/fab (dpa, afp)": the editors' and agencies' line.
 AGENCY_LINE_RE = re.compile(

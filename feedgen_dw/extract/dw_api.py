@@ -19,14 +19,15 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from feedgen_dw.dwurl import ARTICLE_ID_RE, LANG_RE, LIVE_ID_RE
 from feedgen_dw.errors import ExtractError
 from feedgen_dw.extract import _titled
-from feedgen_dw.extract.dw import ARTICLE_ID_RE, _classify, _sections, _split_title
-from feedgen_dw.extract.dw_live import LIVE_ID_RE, TITLE_SUFFIX_RE, blog_url, posts_from_state
+from feedgen_dw.extract.dw import _classify, _sections, _split_title
+from feedgen_dw.extract.dw_live import TITLE_SUFFIX_RE, blog_url, posts_from_state
 from feedgen_dw.extract.html import Known, clean_url, normalize_space, parse_fragment, to_uri
 from feedgen_dw.extract.structured import parse_time, text_value
 from feedgen_dw.model import Article
-from feedgen_dw.source import API_BASE, LANG_RE, api_url
+from feedgen_dw.source import API_BASE, api_url
 
 __all__ = ["API_BASE", "api_content", "api_url", "embedded_content", "extract_api",
            "with_image_urls"]

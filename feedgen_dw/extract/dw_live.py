@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from parsel import Selector
 
 from feedgen_dw import code_digest
+from feedgen_dw.dwurl import LIVE_ID_RE
 from feedgen_dw.errors import ExtractError
 from feedgen_dw.extract.html import (
     Known,
@@ -31,7 +32,6 @@ from feedgen_dw.extract.structured import parse_time
 from feedgen_dw.extract.titles import first_words
 from feedgen_dw.model import Article, Section
 
-LIVE_ID_RE = re.compile(r"/live-(\d+)(?:[/?#]|$)")
 APP_STATE_RE = re.compile(r"window\.__APP_STATE__\s*=\s*")
 POST_ID_RE = re.compile(r"^(?:live-?blog-?)?post-?(\d+)$", re.I)
 IMAGE_FORMAT_ID = "605"
