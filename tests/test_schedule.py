@@ -195,9 +195,9 @@ def test_the_site_job_waits_out_its_last_write_and_feeds_follow_a_reload(
     daemon._site_next = 0.0
     daemon._site_job()
     assert writes == [1]
-    assert daemon._feed("live") == daemon.config.feed("live")
+    assert daemon.config.by_name.get("live") == daemon.config.feed("live")
     daemon.schedule_all()
     config.write_text(config.read_text().replace("  live:", "  other:"), encoding="utf-8")
     assert daemon.reload()
-    assert daemon._feed("live") is None
-    assert daemon._feed("other") == daemon.config.feed("other")
+    assert daemon.config.by_name.get("live") is None
+    assert daemon.config.by_name.get("other") == daemon.config.feed("other")
