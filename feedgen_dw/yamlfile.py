@@ -152,15 +152,15 @@ def load_yaml_file(path: Path, text: str) -> Any:
     it when the text is the one it was made from."""
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     cache = _cache_path(path)
-    with contextlib.suppress(OSError, ValueError):
+    with contextlib.suppress(OSError, ValueError, RecursionError):  # broken: parse again
         kept = json.loads(cache.read_text(encoding="utf-8"))
         if isinstance(kept, dict) and kept.get("sha256") == digest and "data" in kept:
             return kept["data"]
     data = parse_yaml(text)
     with contextlib.suppress(OSError, ValueError, TypeError, RecursionError):
         encoded = json.dumps({"sha256": digest, "data": data}, ensure_ascii=False)
-        if json.loads(encoded)["data"] != data or _types(json.loads(encoded)["data"]) != _types(
-                data):
+        back = json.loads(encoded)["data"]
+        if back != data or _types(back) != _types(data):
             return data  # e.g. number keys or dates: JSON would change them
         temp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
         temp.write_text(encoded, encoding="utf-8")

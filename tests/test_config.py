@@ -187,3 +187,12 @@ def test_a_document_json_would_change_is_not_kept(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):  # a number as a feed name; JSON would make it text
         load_config(path)
     assert not (tmp_path / ".config.yaml.parsed.json").exists()
+
+
+@pytest.mark.parametrize("kept_text", ["[" * 100_000, "{not json", '{"sha256": 1}'])
+def test_a_broken_kept_config_is_parsed_again(tmp_path: Path, kept_text: str) -> None:
+    """Whatever lies in the JSON beside the config (cut short, nested past the parser's
+    depth, another shape), the config is read from its YAML again."""
+    path = _write(tmp_path, "feeds:\n  a:\n    url: https://www.dw.com/de/x/a-1\n")
+    (tmp_path / ".config.yaml.parsed.json").write_text(kept_text, encoding="utf-8")
+    assert load_config(path).feeds[0].name == "a"
