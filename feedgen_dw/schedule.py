@@ -1,8 +1,7 @@
-"""When to poll: a pure plan from a feed's stored status, and the daemon that follows it.
+"""The daemon: polls every feed when its plan (plan.py) says, until stopped.
 
-The plan is a function of (feed config, stored status, now, random source): tests give it
-a clock and a seeded Random. The daemon is APScheduler (blocking scheduler, one job per
-feed, max_instances=1, coalescing) calling the same poll_feed() as `run`.
+APScheduler (blocking scheduler, one job per feed, max_instances=1, coalescing) calls the
+same poll_feed() as `run`; its worker threads take due polls in workers.py's order.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import random
 import signal
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -25,7 +24,13 @@ from feedgen_dw.deadline import abort_all
 from feedgen_dw.errors import FeedgenDwError
 from feedgen_dw.fetch import Fetcher
 from feedgen_dw.lock import StateLock
+from feedgen_dw.memory import trim
 from feedgen_dw.model import FeedStatus, HttpState
+from feedgen_dw.plan import MAX_BACKOFF, Plan, plan_all_first, plan_first
+
+# cli, store/claims and the tests import these from here
+from feedgen_dw.plan import is_stopped as is_stopped
+from feedgen_dw.plan import plan_next as plan_next
 from feedgen_dw.poll import Clock, Output, poll_feed, utc_now, write_site
 from feedgen_dw.safetext import error_line
 from feedgen_dw.store import Store, claims, open_store, served_documents
@@ -35,14 +40,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF = 3600.0  # failing feeds are retried at least hourly
 SITE_EVERY = 5  # seconds between rewrites of index.html and feeds.opml in the daemon
 # ...and at least this many times the CPU the last rewrite took: it reads and renders every
 # feed (0.2-0.4 s per 1,000 feeds), so with 5,000 feeds every 5 s it took 40% of a core
 SITE_COST_FACTOR = 20
-# After a restart a failing feed is tried once within this many seconds (then it backs
-# off again): the network may be back, and a restart is often how people say so.
-RESTART_RETRY_WINDOW = 60.0
 # On SIGTERM/SIGINT, polls in flight get this long to finish; then their fetches are
 # abandoned (a poll commits only at its end, so nothing half-done is stored), and after
 # ABANDON_GRACE more the process exits whatever they are doing.
@@ -51,56 +52,11 @@ ABANDON_GRACE = 3.0
 # several daemons on one PostgreSQL (store/claims.py): a claim lasts `lease` (config;
 # 120 s) unless renewed, renewed every third of it: a dead node's feeds wait one lease
 TICK = 0.25  # seconds between a node's claim rounds: a due feed waits half of it
-
-
-@dataclass(frozen=True)
-class Plan:
-    """The next poll of a feed: in `delay` seconds, or never (stopped)."""
-
-    delay: float | None
-    reason: str  # interval | backoff | quiet | stopped | first
-
-
-def is_stopped(feed: FeedConfig, status: FeedStatus, now: datetime) -> bool:
-    """Unchanged for stop_after, and the config still names the same URL."""
-    if status.last_change is None or status.http.config_url != feed.url:
-        return False
-    return (now - status.last_change).total_seconds() >= feed.settings.stop_after
-
-
-def plan_next(
-    feed: FeedConfig, status: FeedStatus, now: datetime, rng: random.Random,
-    retry_after: float | None = None,
-) -> Plan:
-    """How long to wait before polling `feed` again, after a poll that left `status`."""
-    if is_stopped(feed, status, now):
-        return Plan(None, "stopped")
-    settings = feed.settings
-    # how long the page has been unchanged says nothing about a url the config names anew
-    last_change = status.last_change if status.http.config_url == feed.url else None
-    if status.failures:
-        base = min(feed.interval * 2 ** min(status.failures, 20), max(MAX_BACKOFF, feed.interval))
-        base, reason = max(base, retry_after or 0.0), "backoff"
-    elif last_change and (now - last_change).total_seconds() >= settings.quiet_after:
-        base, reason = max(feed.interval, settings.quiet_interval), "quiet"
-    else:
-        base, reason = feed.interval, "interval"
-    return Plan(base + rng.uniform(0, feed.jitter), reason)
-
-
-def plan_first(feed: FeedConfig, status: FeedStatus, now: datetime, rng: random.Random) -> Plan:
-    """When to poll first after the daemon starts: what the stored status says was due,
-    except that a failing feed is tried once soon (within RESTART_RETRY_WINDOW)."""
-    plan = plan_next(feed, status, now, rng)
-    if plan.delay is None or status.last_poll is None:
-        return plan if plan.delay is None else Plan(rng.uniform(0, feed.jitter), "first")
-    # a poll stored with a clock that was ahead must not push the next one into the future
-    last_poll = min(status.last_poll, now)
-    due = last_poll + timedelta(seconds=plan.delay)
-    delay = max(0.0, (due - now).total_seconds())
-    if status.failures and delay > RESTART_RETRY_WINDOW:
-        return Plan(rng.uniform(0, RESTART_RETRY_WINDOW), "retry-after-restart")
-    return Plan(delay, plan.reason)
+# When due polls outrun the workers, the newest go first (workers.py) and a feed behind
+# waits at most this many intervals more: a 1-minute feed is polled at least every 3
+# minutes + jitter. One interval would be too tight: with fewer polls than half the feeds
+# per interval, the overdue alone fill the workers and every feed is late again.
+BEHIND_BOUND = 2.0
 
 
 class Daemon:
@@ -108,9 +64,8 @@ class Daemon:
 
     def __init__(self, config_path: Path, serve: tuple[str, int] | None = None,
                  clock: Clock = utc_now, rng: random.Random | None = None) -> None:
-        from apscheduler.executors.pool import ThreadPoolExecutor
-
         from feedgen_dw.waits import Scheduler  # waits survive a faked clock
+        from feedgen_dw.workers import PollExecutor
 
         self.config_path = config_path
         self.config: Config = load_config(config_path)
@@ -124,7 +79,7 @@ class Daemon:
         self._busy = 0
         self._idle = threading.Condition()
         self.scheduler = Scheduler(
-            executors={"default": ThreadPoolExecutor(self.config.settings.workers)},
+            executors={"default": PollExecutor(self.config.settings.workers, self._bound)},
             timezone="UTC",
         )
         self._serve = serve  # bound in run(), once the state's lock is ours
@@ -136,6 +91,12 @@ class Daemon:
                 self.config.database, lambda: [f.name for f in self.config.feeds],
                 lambda: self.config.settings, self.poll, self.clock)
         self.shared = self.node is not None
+
+    def _bound(self, job_id: str) -> float:
+        """How long past its due time a poll may wait while newer ones go first (when the
+        workers cannot keep up): BEHIND_BOUND intervals; the site job not at all."""
+        feed = self.config.by_name.get(job_id)
+        return 0.0 if feed is None else BEHIND_BOUND * feed.interval
 
     def max_age(self, file_name: str) -> int:
         """Seconds a client may cache a served file: its feed's interval."""
@@ -224,16 +185,18 @@ class Daemon:
             return
         store = open_store(self.config.database)  # one connection for thousands of feeds
         try:
-            for feed in feeds:
-                self._add_job(feed, store)
+            statuses = store.statuses()
         finally:
             store.close()
+        now = self.clock()
+        plans = plan_all_first(
+            feeds, [statuses.get(f.name) or FeedStatus(name=f.name) for f in feeds], now, self.rng)
+        for feed, plan in zip(feeds, plans, strict=True):
+            self._add_job(feed, plan, now)
 
-    def _add_job(self, feed: FeedConfig, store: Store) -> None:
+    def _add_job(self, feed: FeedConfig, plan: Plan, now: datetime) -> None:
         from apscheduler.triggers.interval import IntervalTrigger
 
-        now = self.clock()
-        plan = plan_first(feed, store.status(feed.name), now, self.rng)
         self.scheduler.add_job(
             # every poll plans the next one itself (_apply); the trigger is only a safety net
             # far beyond any plan, so APScheduler never fires a feed whose poll is still
@@ -335,6 +298,7 @@ class Daemon:
         started = time.thread_time()
         try:
             self._write_site()
+            trim()  # the index of thousands of feeds lifts the heap by tens of MB a write
         finally:
             cost = time.thread_time() - started
             self._site_next = time.monotonic() + SITE_COST_FACTOR * cost

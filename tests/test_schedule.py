@@ -201,3 +201,33 @@ def test_the_site_job_waits_out_its_last_write_and_feeds_follow_a_reload(
     assert daemon.reload()
     assert daemon.config.by_name.get("live") is None
     assert daemon.config.by_name.get("other") == daemon.config.feed("other")
+
+
+def test_first_polls_due_at_once_are_spread_one_alone_is_not() -> None:
+    from feedgen_dw.plan import FIRST_SPACING, plan_all_first
+
+    def feeds(n: int, interval: float = 60) -> list[FeedConfig]:
+        return [FeedConfig(name=f"f{k}", url=f"{URL}{k}", interval=interval,
+                           settings=Settings(jitter=0)) for k in range(n)]
+
+    def delays(configs: list[FeedConfig], statuses: list[FeedStatus]) -> list[float]:
+        plans = plan_all_first(configs, statuses, NOW, random.Random(0))
+        return [p.delay for p in plans if p.delay is not None]
+
+    alone = feeds(1)
+    assert delays(alone, [FeedStatus(name="f0")]) == [0]  # a new feed is polled at once
+    few = feeds(100)
+    spaced = delays(few, [FeedStatus(name=f.name) for f in few])
+    assert spaced == pytest.approx([k * FIRST_SPACING for k in range(100)])  # 10 s in all
+    many = feeds(10_000)
+    spread = delays(many, [FeedStatus(name=f.name) for f in many])
+    assert spread == pytest.approx([k * 60 / 10_000 for k in range(10_000)])  # one interval
+    # feeds polled before keep their due time; the overdue ones are spread with the new
+    polled = [FeedStatus(name="f0", last_poll=NOW - timedelta(seconds=30),
+                         http=HttpState(config_url=f"{URL}0")),
+              FeedStatus(name="f1", last_poll=NOW - timedelta(hours=1),
+                         http=HttpState(config_url=f"{URL}1")),
+              FeedStatus(name="f2")]
+    mixed = plan_all_first(feeds(3), polled, NOW, random.Random(0))
+    assert [p.delay for p in mixed] == pytest.approx([30, 0, FIRST_SPACING])
+    assert [p.reason for p in mixed] == ["interval", "interval", "first"]
