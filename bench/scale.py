@@ -14,6 +14,7 @@ and docs/benchmark-feeds.png (feeds kept against the daemon's CPU).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -22,6 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from datetime import UTC, datetime
@@ -36,10 +38,33 @@ HERE = Path(__file__).resolve().parent
 INTERVAL, JITTER = 60.0, 6.0  # the config's 1m and the default jitter (10% of it)
 
 
+class Throttle(threading.Thread):
+    """Lets process `pid` run `share` of each 50 ms (SIGSTOP/SIGCONT): a slower machine,
+    to saturate a daemon with fewer feeds than it would take on this one."""
+
+    PERIOD = 0.05
+
+    def __init__(self, pid: int, share: float) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.share, self.done = pid, share, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGCONT)
+                time.sleep(self.PERIOD * self.share)
+                os.kill(self.pid, signal.SIGSTOP)
+                time.sleep(self.PERIOD * (1 - self.share))
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGCONT)
+
+
 class Bench:
-    def __init__(self, folder: Path, workers: int) -> None:
+    def __init__(self, folder: Path, workers: int, cpu_share: float | None = None) -> None:
         self.folder = folder
         self.workers = workers
+        self.cpu_share = cpu_share
+        self.throttle: Throttle | None = None
         self.server = subprocess.Popen([sys.executable, str(HERE / "scale_server.py"), "10000"],
                                        stdout=subprocess.PIPE, text=True)
         assert self.server.stdout is not None
@@ -61,6 +86,9 @@ class Bench:
                 [sys.executable, "-m", "feedgen_dw", "daemon", "--config", str(self.config)],
                 stderr=log, stdout=log)
             print(f"daemon pid {self.daemon.pid}, server pid {self.server.pid}", flush=True)
+            if self.cpu_share is not None:
+                self.throttle = Throttle(self.daemon.pid, self.cpu_share)
+                self.throttle.start()
         else:
             self.daemon.send_signal(signal.SIGHUP)
 
@@ -106,6 +134,9 @@ class Bench:
         time.sleep(max(0.0, stats["next_tick"] - stats["now"]) + after)
 
     def stop(self) -> None:
+        if self.throttle is not None:
+            self.throttle.done.set()
+            self.throttle.join()
         for proc in (self.daemon, self.server):
             if proc is not None and proc.poll() is None:
                 proc.terminate()
@@ -212,13 +243,15 @@ def main() -> int:
     parser.add_argument("--slack", type=float, default=1.0,
                         help="seconds a poll may take before it counts as late")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--cpu-share", type=float,
+                        help="let the daemon run only this share of the time (0-1): a slower box")
     parser.add_argument("--keep", action="store_true", help="keep the state folder")
     parser.add_argument("--results", type=Path, default=HERE / "scale-results.json")
     parser.add_argument("--before", type=Path, help="an earlier results file, drawn dashed")
     parser.add_argument("--plot", type=Path, default=HERE.parent / "docs" / "benchmark-feeds.png")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="feedgen-dw-scale-"))
-    bench = Bench(folder, args.workers)
+    bench = Bench(folder, args.workers, args.cpu_share)
     started, rows, first_rounds = time.monotonic(), [], {}
     try:
         for feeds in (int(size) for size in args.sizes.split(",")):
@@ -245,6 +278,7 @@ def main() -> int:
               "seconds": round(time.monotonic() - started), "interval_s": INTERVAL,
               "jitter_s": JITTER, "slack_s": args.slack, "workers": args.workers,
               "first_round_s": first_rounds, "cpus": os.cpu_count(), "commit": commit(),
+              "cpu_share": args.cpu_share,
               "malloc_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")},
               "daemon_failed_lines": log.count("status=failed"), "rows": rows}
     args.results.write_text(json.dumps(result, indent=2) + "\n", "utf-8")
