@@ -231,3 +231,15 @@ def test_first_polls_due_at_once_are_spread_one_alone_is_not() -> None:
     mixed = plan_all_first(feeds(3), polled, NOW, random.Random(0))
     assert [p.delay for p in mixed] == pytest.approx([30, 0, FIRST_SPACING])
     assert [p.reason for p in mixed] == ["interval", "interval", "first"]
+
+
+def test_a_start_with_many_new_feeds_spreads_their_first_polls(tmp_path: Path) -> None:
+    config = write_config(tmp_path, URL, interval="1m", jitter=0)
+    config.write_text(config.read_text() + "".join(
+        f"  f{n}:\n    url: {URL}{n}\n    interval: 1m\n    jitter: 0\n" for n in range(599)),
+        encoding="utf-8")
+    daemon = Daemon(config, clock=lambda: NOW, rng=random.Random(0))
+    daemon.schedule_all()
+    due = sorted((job.next_run_time - NOW).total_seconds()
+                 for job in daemon.scheduler.get_jobs())
+    assert due == pytest.approx([k * 0.1 for k in range(600)])  # 600 in one minute
