@@ -4,7 +4,8 @@
 Wraps the stage functions poll_feed() calls with a CPU timer (time.thread_time) and
 polls a bench page that gains a section per poll (changed) or only changes its markup
 (noise), or (first) polls a new feed of a new page each time, in one store, as a cron
-`run` of new feeds does. For finding what to work on next; `make bench` is the measurement of record.
+`run` of new feeds does. For finding what to work on next; `make bench` is the
+measurement of record.
 """
 
 from __future__ import annotations
