@@ -1,18 +1,16 @@
-"""Feed files from stored items: Atom 1.0 and RSS 2.0, the bytes feedgen 1.0.0 writes.
+"""Feed files from stored items, through feedgen: Atom 1.0 and RSS 2.0.
 
 Output depends only on its input (no clock), so the same state gives the same bytes and
-an unchanged feed is never rewritten. The documents are built with lxml element for
-element as feedgen builds them for the FeedGenerator that tests/test_render.py sets up
-(feedgen's setters, checks, extensions and locale switching cost several times the
-elements; importing it and dateutil costs more than a poll): the tests hold the bytes to
-feedgen's own rendering. feedgen's traps that this output keeps: Atom entry links lose
-rel/type (upstream issue 135, put back as feedgen-dw did with an extension); the RSS
-channel link is the last link given; the Atom namespace is an attribute of <feed>.
+an unchanged feed is never rewritten. feedgen 1.0.0 traps handled here: add_entry()
+prepends by default; Atom entry links lose rel/type (upstream issue 135); the RSS channel
+link is the last fg.link() call; description() would overwrite Atom content; unset dates
+default to now() with microseconds (lastBuildDate too).
 
-Each item's entry is rendered once, indented for its place in the feed, and kept
-(EntryXml, stored with the item). A feed is the document without entries with the kept
-entries put in before its closing tag, where feedgen would have appended them, so a poll
-that adds one item renders one entry, not all of them again.
+Each item's entry is rendered by feedgen once, indented for its place in the feed, and
+kept (EntryXml, stored with the item). A feed is feedgen's document without entries with
+the kept entries put in before its closing tag, where feedgen would have appended them:
+the bytes equal feedgen's whole rendering (tests hold them to that), and a poll that adds
+one item renders one entry, not all of them again.
 
 What the W3C feed validator holds us to (tests/test_validity.py encodes it): an author on
 the feed (RFC 4287 wants one on the feed or on every entry; sections name none), no two
@@ -31,6 +29,11 @@ from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import Any
 
+from feedgen import version as feedgen_version
+from feedgen.entry import FeedEntry
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.ext.dc import DcEntryExtension, DcExtension
+from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feedgen_dw import PROJECT_URL, __version__, code_digest
@@ -44,7 +47,8 @@ STYLESHEET_PI = f'type="text/xsl" href="{STYLESHEET}"'
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 # Part of every entry's key: entries kept from other code (this module, feedgen, lxml)
 # are rendered again.
-ENTRY_MARKUP_VERSION = code_digest(__file__, extra=f"lxml {etree.LXML_VERSION}")
+ENTRY_MARKUP_VERSION = code_digest(
+    __file__, extra=f"feedgen {feedgen_version.version_str}, lxml {etree.LXML_VERSION}")
 # Where entries go in feedgen's pretty-printed documents: before the closing tag of the
 # element they belong to, at its depth (Atom: feed/entry; RSS: rss/channel/item).
 _ENTRY_SLOTS = {"atom": (b"</feed>", 1), "rss": (b"  </channel>", 2)}
@@ -53,6 +57,37 @@ DC_NS = "http://purl.org/dc/elements/1.1/"
 # A kept RSS item is serialized on its own, so it declares the dc prefix that the whole
 # document declares once on <rss>: the declaration is taken out again.
 _DC_DECLARATION = f' xmlns:dc="{DC_NS}"'.encode()
+
+
+class _FeedLinks(BaseExtension):  # type: ignore[misc]
+    """feedgen writes only the self link into RSS; a WebSub hub link must be there too.
+    Both formats get the stylesheet that makes them readable in a browser."""
+
+    hub: str | None = None
+
+    def extend_atom(self, feed: Any) -> Any:
+        feed.addprevious(etree.ProcessingInstruction("xml-stylesheet", STYLESHEET_PI))
+        return feed
+
+    def extend_rss(self, rss: Any) -> Any:
+        rss.addprevious(etree.ProcessingInstruction("xml-stylesheet", STYLESHEET_PI))
+        channel = rss.find("channel")
+        if self.hub and channel is not None:
+            link = etree.SubElement(channel, "{http://www.w3.org/2005/Atom}link")
+            link.set("href", self.hub)
+            link.set("rel", "hub")
+        return rss
+
+
+class _EntryLinkFix(BaseEntryExtension):  # type: ignore[misc]
+    """Put back rel/type on Atom entry links, which feedgen 1.0.0 drops (issue 135)."""
+
+    def extend_atom(self, entry: Any) -> Any:
+        # feedgen builds entries without a namespace; the feed root adds it on output
+        for link in entry.findall("link"):
+            link.set("rel", "alternate")
+            link.set("type", "text/html")
+        return entry
 
 
 def feed_url(meta: FeedMeta, fmt: str) -> str:
@@ -68,70 +103,44 @@ def entry_key(item: FeedItem) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def _rfc2822(when: datetime) -> str:
-    """feedgen's formatRFC2822 (strftime in the C locale) without switching the process's
-    locale twice per item."""
-    return (f"{_DAYS[when.weekday()]}, {when.day:02d} {_MONTHS[when.month - 1]} "
-            f"{when.year:04d} {when:%H:%M:%S %z}")
-
-
-def _sub(parent: Any, tag: str, text: str | None = None) -> Any:
-    element = etree.SubElement(parent, tag)
-    element.text = text
-    return element
-
-
-def _text(value: str) -> str:
-    """`value` escaped as lxml writes text in ASCII (other characters as references)."""
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace(
-        "\r", "&#13;")
-
-
-def _attr(value: str) -> str:
-    """`value` escaped as lxml writes an attribute value."""
-    return _text(value).replace('"', "&quot;").replace("\n", "&#10;").replace(
-        "\t", "&#9;")
+def _fill_entry(fe: FeedEntry, item: FeedItem) -> None:
+    # stored text is XML-safe when written; xml_safe() again here because one bad
+    # character (an older state, a path that forgot) must not stop every later rendering
+    fe.id(xml_safe(item.item_id))
+    fe.guid(xml_safe(item.item_id), permalink=False)
+    title = xml_safe(item.title) or "…"
+    fe.title(title)
+    fe.link(href=xml_safe(item.link), rel="alternate", type="text/html")
+    # an entry without content or summary is a validator warning; a title-only update
+    # shows its title as its content
+    fe.content(xml_safe(item.html) or f"<p>{escape(title)}</p>", type="html")
+    fe.published(item.published)
+    fe.updated(item.updated)
+    authors = [xml_safe(name) or "?" for name in item.authors]
+    for name in authors:
+        fe.author(name=name)
+    if authors:
+        fe.dc.dc_creator(authors)
 
 
 def entry_xml(item: FeedItem, key: str | None = None) -> EntryXml:
-    """The item's Atom entry and RSS item as feedgen renders them (with the dc extension
-    and Atom links' rel/type put back), serialized by lxml in ASCII and indented as they
-    are in the pretty-printed feeds.
-
-    Written as text: a feedgen FeedEntry costs ten times that, lxml elements three
-    times. The tests compare these bytes with feedgen's, for odd text too."""
-    # stored text is XML-safe when written; xml_safe() again here because one bad
-    # character (an older state, a path that forgot) must not stop every later rendering
-    item_id = _text(xml_safe(item.item_id))
-    title = xml_safe(item.title) or "…"
-    link = xml_safe(item.link)
-    # an entry without content or summary is a validator warning; a title-only update
-    # shows its title as its content
-    content = _text(xml_safe(item.html) or f"<p>{escape(title)}</p>")
-    title = _text(title)
-    authors = [_text(xml_safe(name) or "?") for name in item.authors]
-    if not item_id:
-        raise ValueError("Required fields not set (id)")  # as feedgen refuses it
-    names = "".join(f"    <author>\n      <name>{name}</name>\n    </author>\n"
-                    for name in authors)
-    atom = (f"<entry>\n    <id>{item_id}</id>\n    <title>{title}</title>\n"
-            f"    <updated>{item.updated.isoformat()}</updated>\n{names}"
-            f'    <content type="html">{content}</content>\n'
-            f'    <link href="{_attr(link)}" rel="alternate" type="text/html"/>\n'
-            f"    <published>{item.published.isoformat()}</published>\n  </entry>")
-    creators = "".join(f"      <dc:creator>{name}</dc:creator>\n" for name in authors)
-    rss = (f"<item>\n      <title>{title}</title>\n"
-           + (f"      <link>{_text(link)}</link>\n" if link else "")
-           + f"      <description>{content}</description>\n"
-           f'      <guid isPermaLink="false">{item_id}</guid>\n'
-           f"      <pubDate>{_rfc2822(item.published)}</pubDate>\n{creators}    </item>")
-    return EntryXml(key=key or entry_key(item),
-                    atom=atom.encode("ascii", "xmlcharrefreplace"),
-                    rss=rss.encode("ascii", "xmlcharrefreplace"))
+    """The item's Atom entry and RSS item, rendered by feedgen and indented as they are
+    in the pretty-printed feeds."""
+    fe = FeedEntry()
+    fe.register_extension("linkfix", _EntryLinkFix, atom=True, rss=True)
+    # load_extension("dc") first tries to import a module feedgen does not have, on every
+    # entry: a failed import searches sys.path again each time (a third of this function)
+    fe.register_extension("dc", DcEntryExtension, atom=False, rss=True)
+    _fill_entry(fe, item)
+    atom, rss = fe.atom_entry(), fe.rss_entry()
+    etree.indent(atom, INDENT, level=_ENTRY_SLOTS["atom"][1])
+    etree.indent(rss, INDENT, level=_ENTRY_SLOTS["rss"][1])
+    # in a parent declaring dc, as in the document, so dc:creator needs no declaration
+    etree.Element("rss", nsmap={"dc": DC_NS}).append(rss)
+    rss_bytes = etree.tostring(rss)
+    head = rss_bytes.index(b">")
+    rss_bytes = rss_bytes[:head].replace(_DC_DECLARATION, b"") + rss_bytes[head:]
+    return EntryXml(key=key or entry_key(item), atom=etree.tostring(atom), rss=rss_bytes)
 
 
 def _with_entries(document: bytes, fmt: str, entries: Sequence[bytes]) -> bytes:
@@ -166,65 +175,35 @@ def distinct_updated(items: Sequence[FeedItem]) -> list[FeedItem]:
     return out
 
 
-ATOM_NS = "http://www.w3.org/2005/Atom"
-_RSS_NSMAP = {"dc": DC_NS, "atom": ATOM_NS, "content": "http://purl.org/rss/1.0/modules/content/"}
-
-
-def _document(meta: FeedMeta, items: Sequence[FeedItem], fmt: str) -> bytes:
-    """The feed without entries, as feedgen's atom_str()/rss_str(pretty=True) write it for
-    the FeedGenerator the tests build (tests/test_render.py, _feedgen_document), element
-    for element: feedgen's setters and extensions cost more than the document."""
+def _generator(meta: FeedMeta, items: Sequence[FeedItem], fmt: str) -> FeedGenerator:
+    fg = FeedGenerator()
+    fg.register_extension("linkfix", _FeedLinks, _EntryLinkFix, atom=True, rss=True)
+    fg.register_extension("dc", DcExtension, DcEntryExtension, atom=False, rss=True)
+    fg.linkfix.hub = meta.hub
     self_url = feed_url(meta, fmt)
+    fg.id(feed_url(meta, "atom"))
     # feedgen refuses to write a feed without a title or a link ("Required fields not
     # set"): a page without a title must not make the feed unwritable
     title = xml_safe(meta.title).strip() or meta.name
-    subtitle = xml_safe(meta.subtitle) or title
-    link = xml_safe(meta.link) or self_url
-    language = meta.language if meta.language and xml_safe(meta.language) == meta.language \
-        else None
-    author = (xml_safe(meta.author) or "?") if meta.author else None
+    fg.title(title)
+    fg.subtitle(xml_safe(meta.subtitle) or title)
+    # RSS takes the channel link from the last fg.link() call: self first, article last
+    fg.link(href=self_url, rel="self",
+            type="application/atom+xml" if fmt == "atom" else "application/rss+xml")
+    if meta.hub:
+        fg.link(href=meta.hub, rel="hub")
+    fg.link(href=xml_safe(meta.link) or self_url, rel="alternate", type="text/html")
+    if meta.language and xml_safe(meta.language) == meta.language:
+        fg.language(meta.language)
+    if meta.author:
+        author = xml_safe(meta.author) or "?"
+        fg.author(name=author)  # Atom; RSS's managingEditor must be an e-mail
+        fg.dc.dc_creator(author)
+    fg.generator("feedgen-dw", version=__version__, uri=PROJECT_URL)
     updated = max((item.updated for item in items), default=EMPTY_FEED_TIME)
-    self_type = "application/atom+xml" if fmt == "atom" else "application/rss+xml"
-    if fmt == "atom":
-        # feedgen sets the namespace as an attribute: entries and children have none
-        root = etree.Element("feed", xmlns=ATOM_NS)
-        if language:
-            root.set("{http://www.w3.org/XML/1998/namespace}lang", language)
-        _sub(root, "id", feed_url(meta, "atom"))
-        _sub(root, "title", title)
-        _sub(root, "updated", updated.isoformat())
-        if author:
-            _sub(_sub(root, "author"), "name", author)
-        etree.SubElement(root, "link", href=self_url, rel="self", type=self_type)
-        if meta.hub:
-            etree.SubElement(root, "link", href=meta.hub, rel="hub")
-        etree.SubElement(root, "link", href=link, rel="alternate", type="text/html")
-        _sub(root, "generator", "feedgen-dw").attrib.update(
-            {"uri": PROJECT_URL, "version": __version__})
-        _sub(root, "subtitle", subtitle)
-    else:
-        # RSS's channel link is the last link given to feedgen: the article's
-        root = etree.Element("rss", version="2.0", nsmap=_RSS_NSMAP)
-        channel = etree.SubElement(root, "channel")
-        _sub(channel, "title", title)
-        _sub(channel, "link", link)
-        _sub(channel, "description", subtitle)
-        etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=self_url, rel="self",
-                         type=self_type)
-        _sub(channel, "docs", "http://www.rssboard.org/rss-specification")
-        _sub(channel, "generator", "feedgen-dw")
-        if language:
-            _sub(channel, "language", language)
-        _sub(channel, "lastBuildDate", _rfc2822(updated))
-        if meta.hub:  # feedgen writes only the self link into RSS
-            etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=meta.hub, rel="hub")
-        if author:  # RSS's managingEditor must be an e-mail
-            _sub(channel, f"{{{DC_NS}}}creator", author)
-    # the stylesheet that makes a feed readable in a browser
-    root.addprevious(etree.ProcessingInstruction("xml-stylesheet", STYLESHEET_PI))
-    document: bytes = etree.tostring(etree.ElementTree(root), pretty_print=True,
-                                     encoding="UTF-8", xml_declaration=True)
-    return document
+    fg.updated(updated)
+    fg.lastBuildDate(updated)
+    return fg
 
 
 def _json_time(value: datetime) -> str:
@@ -278,9 +257,11 @@ def render_feed(meta: FeedMeta, items: Sequence[FeedItem]
         if xml is None or xml.key != key:
             xml = fresh[item.item_id] = entry_xml(item, key)
         entries.append(xml)
+    atom: bytes = _generator(meta, items, "atom").atom_str(pretty=True)
+    rss: bytes = _generator(meta, items, "rss").rss_str(pretty=True)
     return {
-        "atom": _with_entries(_document(meta, items, "atom"), "atom", [e.atom for e in entries]),
-        "rss": _with_entries(_document(meta, items, "rss"), "rss", [e.rss for e in entries]),
+        "atom": _with_entries(atom, "atom", [e.atom for e in entries]),
+        "rss": _with_entries(rss, "rss", [e.rss for e in entries]),
         "json": render_json(meta, items),
     }, fresh
 
