@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeGuard, TypeVar
@@ -28,6 +28,7 @@ from feedgen_dw.configcheck import (
 from feedgen_dw.errors import ConfigError
 from feedgen_dw.model import EditPolicy, RemovePolicy
 from feedgen_dw.profile import Profile
+from feedgen_dw.records import record
 from feedgen_dw.yamlfile import load_yaml_file, parse_yaml, read_text
 
 FEED_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")  # fullmatch: no trailing newline
@@ -67,7 +68,7 @@ DURATION_BOUNDS = (
 )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Settings:
     """How politely to poll; set at the top of the config, overridable per feed."""
 
@@ -85,7 +86,7 @@ class Settings:
     author: str | None = None  # the feeds' author; None: the outlet's host
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FeedConfig:
     """One feed of the config."""
 
@@ -113,7 +114,7 @@ class FeedConfig:
         return self.settings.jitter
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Config:
     """The whole config, paths resolved against the config file's folder."""
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
 from feedgen_dw.model import FeedStatus
+from feedgen_dw.records import record
 from feedgen_dw.safetext import error_line, xml_safe
 
 STYLE = """
@@ -19,7 +19,7 @@ ul.newest{margin:.3rem 0 0;padding-left:1rem;font-size:14px}ul.newest time{color
 """
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FeedSummary:
     """One feed as the index and the OPML list show it."""
 
