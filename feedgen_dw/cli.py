@@ -179,13 +179,12 @@ def _say(line: str) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from feedgen_dw.config import load_config
+    from feedgen_dw.config import is_stopped, load_config
 
     config: Config = load_config(args.config)
     from feedgen_dw.fetch import Fetcher
     from feedgen_dw.lock import StateLock
     from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed, utc_now, write_site
-    from feedgen_dw.schedule import is_stopped
     from feedgen_dw.store import open_store
 
     feeds = [config.feed(name) for name in args.feed] if args.feed else list(config.feeds)

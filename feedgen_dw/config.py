@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeGuard, TypeVar
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 
 from feedgen_dw import DEFAULT_USER_AGENT
 from feedgen_dw.configcheck import (
@@ -30,6 +30,11 @@ from feedgen_dw.model import EditPolicy, RemovePolicy
 from feedgen_dw.profile import Profile
 from feedgen_dw.records import record
 from feedgen_dw.yamlfile import load_yaml_file, parse_yaml, read_text
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from feedgen_dw.model import FeedStatus
 
 FEED_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")  # fullmatch: no trailing newline
 SITES = ("auto", "dw", "liveblog")
@@ -112,6 +117,15 @@ class FeedConfig:
         if self.settings.jitter is None:
             return self.interval * 0.1
         return self.settings.jitter
+
+
+
+def is_stopped(feed: FeedConfig, status: FeedStatus, now: datetime) -> bool:
+    """Unchanged for stop_after, and the config still names the same URL. Here, not in
+    schedule.py, so that `run` asks it without importing the daemon's modules."""
+    if status.last_change is None or status.http.config_url != feed.url:
+        return False
+    return (now - status.last_change).total_seconds() >= feed.settings.stop_after
 
 
 @record(frozen=True)
