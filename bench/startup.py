@@ -4,6 +4,7 @@
 
 Measures `--help`, a config error and a `run` of one feed answered 304 (a local server
 of its own): CPU (user + system, median of 7 children) and peak RSS (GNU time), next to
+Python doing nothing (`python -c pass`, site and the venv's .pth files included) and
 the floor (Python, lxml imported, one parse of the 345 KB bench page). With
 --package-dir, the feedgen_dw package is imported from DIR (e.g. an older commit
 unpacked with `git archive <commit> feedgen_dw | tar -x -C DIR`); the package is
@@ -49,6 +50,7 @@ def main() -> int:
         (tmp / "bad.yaml").write_text("feeds: []\n", encoding="utf-8")
         me = [sys.executable, "-m", "feedgen_dw"]
         commands = {
+            "python": ([sys.executable, "-c", "pass"], 0),
             "floor": ([sys.executable, "-c", "import lxml.html, sys; "
                        "lxml.html.fromstring(open(sys.argv[1], 'rb').read())",
                        str(tmp / "page.html")], 0),

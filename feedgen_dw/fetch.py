@@ -258,9 +258,9 @@ class Fetcher:
         conn = self._plain.get((scheme, host, port))
         if conn is None:
             if scheme == "https":
-                conn = _tls_connection()(host, port, settings.timeout, self._tls_context())
+                conn = _connections()[1](host, port, settings.timeout, self._tls_context())
             else:
-                conn = http.client.HTTPConnection(host, port, timeout=settings.timeout)
+                conn = _connections()[0](host, port, settings.timeout)
             self._plain[(scheme, host, port)] = conn
         conn.timeout = settings.timeout
         if conn.sock is not None:
@@ -320,7 +320,7 @@ def http_client_without_tls() -> None:
     """Import http.client with ssl kept out of it, for a process that expects http://
     URLs only: ssl costs 10-15 ms of CPU to import, a tenth of a `run` of one feed.
     While this runs `import ssl` fails, so call it before any thread starts. https still
-    works afterwards: its plain connections are _tls_connection()'s (http.client then has
+    works afterwards: its plain connections are _connections()'s (http.client then has
     no HTTPSConnection), and ssl is imported for the first of them."""
     if "http.client" in sys.modules or "ssl" in sys.modules:
         return
@@ -332,25 +332,39 @@ def http_client_without_tls() -> None:
 
 
 @lru_cache(maxsize=1)
-def _tls_connection() -> Callable[[str, int | None, float, ssl.SSLContext],
-                                  http.client.HTTPConnection]:
-    """http.client.HTTPSConnection as it is when given a context, which is all it does
-    then; our own because http.client may have been imported without ssl."""
+def _connections() -> tuple[Callable[[str, int | None, float], http.client.HTTPConnection],
+                            Callable[[str, int | None, float, ssl.SSLContext],
+                                     http.client.HTTPConnection]]:
+    """The plain path's connection classes, http and https. The https one is
+    http.client.HTTPSConnection as it is when given a context, which is all it does then;
+    our own because http.client may have been imported without ssl. Both hand the host
+    to the resolver as bytes: as text, getaddrinfo encodes it with the idna codec, which
+    imports unicodedata for that alone (a few ms of a `run`); _plain() admits ASCII only."""
     import http.client
+    import socket
 
-    class TLSConnection(http.client.HTTPConnection):
+    def connect(address: tuple[str, int], *args: Any) -> socket.socket:
+        host = address[0].encode("ascii")  # getaddrinfo takes bytes; typeshed says str
+        return socket.create_connection((host, address[1]), *args)  # type: ignore[arg-type]
+
+    class Connection(http.client.HTTPConnection):
+        def __init__(self, host: str, port: int | None, timeout: float) -> None:
+            super().__init__(host, port, timeout=timeout)
+            self._create_connection = connect
+
+    class TLSConnection(Connection):
         default_port = 443
 
         def __init__(self, host: str, port: int | None, timeout: float,
                      context: ssl.SSLContext) -> None:
-            super().__init__(host, port, timeout=timeout)
+            super().__init__(host, port, timeout)
             self._context = context
 
         def connect(self) -> None:
             super().connect()
             self.sock = self._context.wrap_socket(self.sock, server_hostname=self.host)
 
-    return TLSConnection
+    return Connection, TLSConnection
 
 
 def _plain_page(url: str, response: http.client.HTTPResponse, settings: FetchSettings,
