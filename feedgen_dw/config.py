@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
@@ -28,7 +27,7 @@ from feedgen_dw.configcheck import (
 from feedgen_dw.errors import ConfigError
 from feedgen_dw.model import EditPolicy, RemovePolicy
 from feedgen_dw.profile import Profile
-from feedgen_dw.records import record
+from feedgen_dw.records import field, record, replace
 from feedgen_dw.yamlfile import load_yaml_file, parse_yaml, read_text
 
 if TYPE_CHECKING:

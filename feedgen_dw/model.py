@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
 
-from feedgen_dw.records import record
+from feedgen_dw.records import field, record
 
 
 class EditPolicy(StrEnum):

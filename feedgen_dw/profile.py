@@ -3,9 +3,7 @@ only, so that loading a config imports no HTML library."""
 
 from __future__ import annotations
 
-from dataclasses import field
-
-from feedgen_dw.records import record
+from feedgen_dw.records import field, record
 
 DEFAULT_TIME = r"(?P<hour>\d{1,2})[.:](?P<minute>\d{2})"
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import pickle
-from dataclasses import FrozenInstanceError, asdict, dataclass, field, fields, replace
+from dataclasses import FrozenInstanceError, asdict, dataclass, fields
 from typing import Any
 
 import pytest
 
-from feedgen_dw.records import record
+from feedgen_dw.records import field, record, replace
 
 
 @record(frozen=True)
@@ -27,7 +28,7 @@ class FrozenDc:
 
     a: int
     b: str = "b"
-    c: list[int] = field(default_factory=list, compare=False, repr=False)
+    c: list[int] = dataclasses.field(default_factory=list, compare=False, repr=False)
 
 
 @record
@@ -45,6 +46,9 @@ def test_a_record_is_made_equal_compared_hashed_and_shown_as_a_dataclass() -> No
     assert hash(one) == hash(Frozen(1, c=[7]))
     assert asdict(one) == asdict(dc) and [f.name for f in fields(one)] == ["a", "b", "c"]
     assert replace(one, b="x") == Frozen(1, "x") and replace(one, b="x").c == [5]
+    # dataclasses' own replace, through the __dataclass_fields__ made when first asked for
+    assert dataclasses.replace(one, b="y") == Frozen(1, "y") and dataclasses.is_dataclass(one)
+    assert replace(dc, b="z") == FrozenDc(1, "z")  # records.replace on a dataclass
     assert Frozen(1).c is not Frozen(1).c  # a new list each
     assert pickle.loads(pickle.dumps(one)) == one == copy.copy(one)
 
@@ -72,3 +76,15 @@ def test_wrong_arguments_are_the_type_errors_a_dataclass_raises(
     with pytest.raises(TypeError) as theirs:
         FrozenDc(*args, **kwargs)
     assert str(mine.value).replace("Frozen", "") == str(theirs.value).replace("FrozenDc", "")
+
+
+def test_what_a_record_does_not_take_is_refused_when_the_class_is_made() -> None:
+    with pytest.raises(TypeError, match=r"records\.field"):
+        @record
+        class WithDataclassField:
+            a: list[int] = dataclasses.field(default_factory=list)
+    with pytest.raises(TypeError, match="follows a default"):
+        @record
+        class Unordered:
+            a: int = 1
+            b: int
