@@ -73,7 +73,7 @@ def render_index(feeds: Sequence[FeedSummary], base_url: str,
     # built as text, a row at a time: no tree of every feed's elements in memory (the
     # daemon renders this for 10,000 feeds), and no HTML library imported to write it
     base = escape(base_url)
-    parts = [f"""<!DOCTYPE html>
+    head = f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -90,18 +90,25 @@ OPML</a>.</p>
 <thead><tr><th>Feed</th><th>Subscribe</th><th>Last successful poll</th><th>Last error</th>\
 <th>Items</th></tr></thead>
 <tbody>
-"""]
-    parts += [_feed_row(feed, base_url) for feed in feeds]
-    parts.append("</tbody>\n</table>\n")
+"""
+    # each row encoded as it is made: one non-Latin-1 character (a dash, a quote) in one
+    # row would make the whole page's text two bytes a character before it is encoded
+    parts = [_bytes(head), *(_bytes(_feed_row(feed, base_url)) for feed in feeds)]
+    tail = ["</tbody>\n</table>\n"]
     if nodes:
-        parts.append("<h2>Nodes</h2>\n<table>\n<thead><tr><th>Node</th><th>Last seen</th>"
-                     "<th>Polls</th></tr></thead>\n<tbody>\n")
-        parts += [f"<tr><td>{_text(node)}</td><td>{_time(seen)}</td><td>{polls}</td></tr>\n"
-                  for node, (seen, polls) in sorted(nodes.items())]
-        parts.append("</tbody>\n</table>\n")
-    parts.append("</body>\n</html>\n")
+        tail.append("<h2>Nodes</h2>\n<table>\n<thead><tr><th>Node</th><th>Last seen</th>"
+                    "<th>Polls</th></tr></thead>\n<tbody>\n")
+        tail += [f"<tr><td>{_text(node)}</td><td>{_time(seen)}</td><td>{polls}</td></tr>\n"
+                 for node, (seen, polls) in sorted(nodes.items())]
+        tail.append("</tbody>\n</table>\n")
+    tail.append("</body>\n</html>\n")
+    parts.append(_bytes("".join(tail)))
+    return b"".join(parts)
+
+
+def _bytes(text: str) -> bytes:
     # "replace": a name or URL is text from the config; nothing in it may stop the page
-    return "".join(parts).encode("utf-8", "replace")
+    return text.encode("utf-8", "replace")
 
 
 def _xml_attr(value: str) -> str:
@@ -112,12 +119,12 @@ def _xml_attr(value: str) -> str:
 
 def render_opml(feeds: Sequence[FeedSummary], base_url: str) -> bytes:
     """OPML 2.0 with one outline per feed (its Atom file), for one-click import."""
-    parts = ["<?xml version='1.0' encoding='UTF-8'?>\n<opml version=\"2.0\">\n  <head>\n"
-             "    <title>feedgen-dw feeds</title>\n  </head>\n  <body>\n"]
+    parts = [b"<?xml version='1.0' encoding='UTF-8'?>\n<opml version=\"2.0\">\n  <head>\n"
+             b"    <title>feedgen-dw feeds</title>\n  </head>\n  <body>\n"]
     for feed in feeds:
         title = _xml_attr(feed.title)
         html_url = f' htmlUrl="{_xml_attr(feed.link)}"' if feed.link else ""
-        parts.append(f'    <outline type="rss" text="{title}" title="{title}" '
-                     f'xmlUrl="{_xml_attr(f"{base_url}{feed.name}.atom")}"{html_url}/>\n')
-    parts.append("  </body>\n</opml>\n")
-    return "".join(parts).encode("utf-8", "replace")
+        parts.append(_bytes(f'    <outline type="rss" text="{title}" title="{title}" '
+                            f'xmlUrl="{_xml_attr(f"{base_url}{feed.name}.atom")}"{html_url}/>\n'))
+    parts.append(b"  </body>\n</opml>\n")
+    return b"".join(parts)
