@@ -182,14 +182,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from feedgen_dw.config import is_stopped, load_config
 
     config: Config = load_config(args.config)
-    from feedgen_dw.fetch import Fetcher, http_client_without_tls
+    from feedgen_dw.fetch import Fetcher
     from feedgen_dw.lock import StateLock
     from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed, utc_now, write_site
     from feedgen_dw.store import open_store
 
     feeds = [config.feed(name) for name in args.feed] if args.feed else list(config.feeds)
-    if all(feed.url.startswith("http://") for feed in feeds):
-        http_client_without_tls()  # no thread yet; a redirect to https imports ssl then
     output = Output(config.output_dir, config.base_url, config.websub_hub)
     # a file's lock; PostgreSQL's nodes share the state
     lock = StateLock(config.database) if isinstance(config.database, Path) else None

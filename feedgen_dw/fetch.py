@@ -23,9 +23,7 @@ import codecs
 import logging
 import os
 import re
-import sys
 import time
-from collections.abc import Callable
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -258,9 +256,10 @@ class Fetcher:
         conn = self._plain.get((scheme, host, port))
         if conn is None:
             if scheme == "https":
-                conn = _connections()[1](host, port, settings.timeout, self._tls_context())
+                conn = http.client.HTTPSConnection(host, port, timeout=settings.timeout,
+                                                   context=self._tls_context())
             else:
-                conn = _connections()[0](host, port, settings.timeout)
+                conn = http.client.HTTPConnection(host, port, timeout=settings.timeout)
             self._plain[(scheme, host, port)] = conn
         conn.timeout = settings.timeout
         if conn.sock is not None:
@@ -314,57 +313,6 @@ class Fetcher:
         return FetchError(
             f"{url}: timed out after {watch.elapsed():.0f}s in total (timeout "
             f"{settings.timeout:g}s per read, {settings.deadline:g}s per fetch)", url=url)
-
-
-def http_client_without_tls() -> None:
-    """Import http.client with ssl kept out of it, for a process that expects http://
-    URLs only: ssl costs 10-15 ms of CPU to import, a tenth of a `run` of one feed.
-    While this runs `import ssl` fails, so call it before any thread starts. https still
-    works afterwards: its plain connections are _connections()'s (http.client then has
-    no HTTPSConnection), and ssl is imported for the first of them."""
-    if "http.client" in sys.modules or "ssl" in sys.modules:
-        return
-    sys.modules["ssl"] = None  # type: ignore[assignment]  # `import ssl` raises ImportError
-    try:
-        import http.client  # noqa: F401
-    finally:
-        del sys.modules["ssl"]
-
-
-@lru_cache(maxsize=1)
-def _connections() -> tuple[Callable[[str, int | None, float], http.client.HTTPConnection],
-                            Callable[[str, int | None, float, ssl.SSLContext],
-                                     http.client.HTTPConnection]]:
-    """The plain path's connection classes, http and https. The https one is
-    http.client.HTTPSConnection as it is when given a context, which is all it does then;
-    our own because http.client may have been imported without ssl. Both hand the host
-    to the resolver as bytes: as text, getaddrinfo encodes it with the idna codec, which
-    imports unicodedata for that alone (a few ms of a `run`); _plain() admits ASCII only."""
-    import http.client
-    import socket
-
-    def connect(address: tuple[str, int], *args: Any) -> socket.socket:
-        host = address[0].encode("ascii")  # getaddrinfo takes bytes; typeshed says str
-        return socket.create_connection((host, address[1]), *args)  # type: ignore[arg-type]
-
-    class Connection(http.client.HTTPConnection):
-        def __init__(self, host: str, port: int | None, timeout: float) -> None:
-            super().__init__(host, port, timeout=timeout)
-            self._create_connection = connect
-
-    class TLSConnection(Connection):
-        default_port = 443
-
-        def __init__(self, host: str, port: int | None, timeout: float,
-                     context: ssl.SSLContext) -> None:
-            super().__init__(host, port, timeout)
-            self._context = context
-
-        def connect(self) -> None:
-            super().connect()
-            self.sock = self._context.wrap_socket(self.sock, server_hostname=self.host)
-
-    return Connection, TLSConnection
 
 
 def _plain_page(url: str, response: http.client.HTTPResponse, settings: FetchSettings,

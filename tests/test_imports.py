@@ -58,4 +58,3 @@ def test_a_run_answered_304_parses_nothing_and_imports_no_extractor(
     assert "yaml" not in modules and "requests" not in modules and "urllib3" not in modules
     # index.html is written as text; no daemon modules, no tempfile/shutil, no hashlib
     assert not {"lxml", "feedgen_dw.schedule", "tempfile", "shutil", "hashlib"} & modules
-    assert "ssl" not in modules  # the config names http:// URLs only
