@@ -9,7 +9,6 @@ import html
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -28,6 +27,7 @@ from feedgen_dw.model import (
     Section,
 )
 from feedgen_dw.output import FORMATS, STYLESHEET, view_file, write_if_changed
+from feedgen_dw.records import record, replace
 from feedgen_dw.safetext import error_line, xml_safe, xml_safe_opt
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def fixed_clock(when: datetime) -> Clock:
     return lambda: when
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Output:
     """Where feed files go, where they are served from, and which hub hears of changes."""
 

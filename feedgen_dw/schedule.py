@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from feedgen_dw.config import Config, FeedConfig, load_config
+from feedgen_dw.config import Config, FeedConfig, is_stopped, load_config
 from feedgen_dw.deadline import abort_all
 from feedgen_dw.errors import FeedgenDwError
 from feedgen_dw.fetch import Fetcher
@@ -59,13 +59,6 @@ class Plan:
 
     delay: float | None
     reason: str  # interval | backoff | quiet | stopped | first
-
-
-def is_stopped(feed: FeedConfig, status: FeedStatus, now: datetime) -> bool:
-    """Unchanged for stop_after, and the config still names the same URL."""
-    if status.last_change is None or status.http.config_url != feed.url:
-        return False
-    return (now - status.last_change).total_seconds() >= feed.settings.stop_after
 
 
 def plan_next(
