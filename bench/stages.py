@@ -1,8 +1,11 @@
-"""Where a poll's CPU goes, stage by stage: `python bench/stages.py changed|noise [polls]`.
+"""Where a poll's CPU goes, stage by stage: `python bench/stages.py changed|noise|first
+[polls]`.
 
 Wraps the stage functions poll_feed() calls with a CPU timer (time.thread_time) and
 polls a bench page that gains a section per poll (changed) or only changes its markup
-(noise). For finding what to work on next; `make bench` is the measurement of record.
+(noise), or (first) polls a new feed of a new page each time, in one store, as a cron
+`run` of new feeds does. For finding what to work on next; `make bench` is the
+measurement of record.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import feedgen_dw.poll as poll_module
 from bench.run import T0, Bench
+from feedgen_dw.config import FeedConfig
 from feedgen_dw.poll import fixed_clock, poll_feed
 
 spent: dict[str, float] = collections.defaultdict(float)
@@ -41,9 +45,11 @@ def main() -> None:
     import feedgen_dw.diff
     import feedgen_dw.extract
     import feedgen_dw.render
+    import feedgen_dw.view
 
     for module, name in ((feedgen_dw.extract, "extract_page"), (feedgen_dw.diff, "diff_article"),
-                         (feedgen_dw.render, "render_feed"), (poll_module, "write_if_changed")):
+                         (feedgen_dw.render, "render_feed"), (feedgen_dw.view, "render_view"),
+                         (poll_module, "write_if_changed")):
         setattr(module, name, timed(getattr(module, name), name))
     bench = Bench(quick=True)
     try:
@@ -57,7 +63,9 @@ def main() -> None:
         spent.clear()
         total = 0.0
         for n in range(1, polls + 1):
-            if mode == "changed":
+            if mode == "first":
+                feed = FeedConfig(name=f"first{n}", url=bench.publish(f"6{n:03d}", 30))
+            elif mode == "changed":
                 bench.publish("55", 30 + n)
             else:
                 bench.publish("55", 30, noise=n)

@@ -11,11 +11,11 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from feedgen_dw import __version__
 from feedgen_dw.errors import ConfigError, FeedgenDwError, UsageError
@@ -48,8 +48,34 @@ EPILOG = """exit status: 0 done (or another run holds the state), 1 a poll faile
 To see it work offline first: `make demo`. Everything else: README.md."""
 
 
+def _columns() -> int:
+    """The terminal's width as shutil.get_terminal_size() finds it (shutil, with the
+    compression modules it imports, cost a run several ms for this alone)."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's formatter (descriptions kept as written), sized without shutil."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         _columns() - 2 if width is None else width)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line (and exit 2), like every other error."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -71,38 +97,24 @@ def _listen_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--port", type=port_number, default=8080, help="(default: %(default)s)")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="feedgen-dw", epilog=EPILOG,
-                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                     description="One feed item per new section of a live article.")
-    parser.add_argument("--version", action="version", version=f"feedgen-dw {__version__}")
-    common = _Parser(add_help=False)
-    # SUPPRESS: `-v` before or after the command, and the second one must not reset the first
-    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
-                        help="debug logs and tracebacks; -vv adds the scheduler's own")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="debug logs and tracebacks; -vv adds the scheduler's own")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    config_help = "the config file (default: ./config.yaml)"
+CONFIG_HELP = "the config file (default: ./config.yaml)"
 
-    def command(name: str, text: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, parents=[common], help=text, description=text,
-                              epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
 
-    run = command("run", "poll each feed once and write its files (what cron runs)")
-    run.add_argument("--config", type=Path, default=Path("config.yaml"), help=config_help)
+def _run_options(run: argparse.ArgumentParser) -> None:
+    run.add_argument("--config", type=Path, default=Path("config.yaml"), help=CONFIG_HELP)
     run.add_argument("--feed", action="append", help="only this feed (repeatable)")
     run.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     run.add_argument("--now", type=_aware_time, help=argparse.SUPPRESS)  # replays and tests
 
-    daemon = command("daemon", "poll every feed on its interval until stopped "
-                     "(SIGHUP re-reads the config)")
-    daemon.add_argument("--config", type=Path, default=Path("config.yaml"), help=config_help)
+
+def _daemon_options(daemon: argparse.ArgumentParser) -> None:
+    daemon.add_argument("--config", type=Path, default=Path("config.yaml"), help=CONFIG_HELP)
     daemon.add_argument("--serve", action="store_true",
                         help="also serve output_dir over HTTP (--host, --port)")
     _listen_options(daemon)
 
-    serve = command("serve", "serve output_dir (or --dir) over HTTP until Ctrl-C")
+
+def _serve_options(serve: argparse.ArgumentParser) -> None:
     source = serve.add_mutually_exclusive_group()
     source.add_argument("--config", type=Path, default=None,
                         help="serve this config's output_dir (default: ./config.yaml)")
@@ -110,17 +122,51 @@ def _parser() -> argparse.ArgumentParser:
                         "(e.g. demo/public after `make demo`)")
     _listen_options(serve)
 
-    migrate = command("migrate", "copy the config's SQLite state into PostgreSQL")
-    migrate.add_argument("--config", type=Path, default=Path("config.yaml"), help=config_help)
+
+def _migrate_options(migrate: argparse.ArgumentParser) -> None:
+    migrate.add_argument("--config", type=Path, default=Path("config.yaml"), help=CONFIG_HELP)
     migrate.add_argument("--to", required=True, metavar="postgresql://user@host/db",
                          help="the database the nodes will share (run it again: same result)")
 
-    inspect = command("inspect", "show what a page extracts to (no state touched)")
+
+def _inspect_options(inspect: argparse.ArgumentParser) -> None:
     inspect.add_argument("source", help="a URL or a saved HTML file")
     inspect.add_argument("--site", default="auto",
                          help="dw, liveblog, a shipped profile such as br24, or auto (default)")
     inspect.add_argument("--url", help="the page's URL, when SOURCE is a file")
     inspect.add_argument("--full", action="store_true", help="each entry's whole text")
+
+
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
+    "run": ("poll each feed once and write its files (what cron runs)", _run_options),
+    "daemon": ("poll every feed on its interval until stopped (SIGHUP re-reads the config)",
+               _daemon_options),
+    "serve": ("serve output_dir (or --dir) over HTTP until Ctrl-C", _serve_options),
+    "migrate": ("copy the config's SQLite state into PostgreSQL", _migrate_options),
+    "inspect": ("show what a page extracts to (no state touched)", _inspect_options),
+}
+
+
+def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser of the command line `argv`: only the command named in it gets its
+    options (the others are names and help lines), a few ms less for every cron run."""
+    # the top level's own options take no value, so the first command name is the command
+    named = next((arg for arg in argv if arg in COMMANDS), None)
+    parser = _Parser(prog="feedgen-dw", epilog=EPILOG,
+                     description="One feed item per new section of a live article.")
+    parser.add_argument("--version", action="version", version=f"feedgen-dw {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="debug logs and tracebacks; -vv adds the scheduler's own")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name, (text, options) in COMMANDS.items():
+        if name != named:
+            sub.add_parser(name, help=text)
+            continue
+        command = sub.add_parser(name, help=text, description=text, epilog=EPILOG)
+        # SUPPRESS: `-v` before or after the command, and the second must not reset the first
+        command.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                             help="debug logs and tracebacks; -vv adds the scheduler's own")
+        options(command)
     return parser
 
 
@@ -133,13 +179,12 @@ def _say(line: str) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from feedgen_dw.config import load_config
+    from feedgen_dw.config import is_stopped, load_config
 
     config: Config = load_config(args.config)
     from feedgen_dw.fetch import Fetcher
     from feedgen_dw.lock import StateLock
     from feedgen_dw.poll import Output, feed_paths, fixed_clock, poll_feed, utc_now, write_site
-    from feedgen_dw.schedule import is_stopped
     from feedgen_dw.store import open_store
 
     feeds = [config.feed(name) for name in args.feed] if args.feed else list(config.feeds)
@@ -298,7 +343,8 @@ def _logging(command: str, verbosity: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser(argv).parse_args(argv)
     _logging(args.command, args.verbose)
     commands = {"run": _cmd_run, "daemon": _cmd_daemon, "serve": _cmd_serve,
                 "inspect": _cmd_inspect, "migrate": _cmd_migrate}

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeGuard, TypeVar
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 
 from feedgen_dw import DEFAULT_USER_AGENT
 from feedgen_dw.configcheck import (
@@ -28,7 +27,13 @@ from feedgen_dw.configcheck import (
 from feedgen_dw.errors import ConfigError
 from feedgen_dw.model import EditPolicy, RemovePolicy
 from feedgen_dw.profile import Profile
+from feedgen_dw.records import field, record, replace
 from feedgen_dw.yamlfile import load_yaml_file, parse_yaml, read_text
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from feedgen_dw.model import FeedStatus
 
 FEED_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")  # fullmatch: no trailing newline
 SITES = ("auto", "dw", "liveblog")
@@ -67,7 +72,7 @@ DURATION_BOUNDS = (
 )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Settings:
     """How politely to poll; set at the top of the config, overridable per feed."""
 
@@ -85,7 +90,7 @@ class Settings:
     author: str | None = None  # the feeds' author; None: the outlet's host
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FeedConfig:
     """One feed of the config."""
 
@@ -113,7 +118,16 @@ class FeedConfig:
         return self.settings.jitter
 
 
-@dataclass(frozen=True)
+
+def is_stopped(feed: FeedConfig, status: FeedStatus, now: datetime) -> bool:
+    """Unchanged for stop_after, and the config still names the same URL. Here, not in
+    schedule.py, so that `run` asks it without importing the daemon's modules."""
+    if status.last_change is None or status.http.config_url != feed.url:
+        return False
+    return (now - status.last_change).total_seconds() >= feed.settings.stop_after
+
+
+@record(frozen=True)
 class Config:
     """The whole config, paths resolved against the config file's folder."""
 

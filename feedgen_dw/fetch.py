@@ -24,7 +24,6 @@ import logging
 import os
 import re
 import time
-from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -32,6 +31,7 @@ from urllib.parse import urlsplit
 from feedgen_dw import DEFAULT_USER_AGENT
 from feedgen_dw.deadline import DeadlinePassed, Watch, check, register, watching
 from feedgen_dw.errors import FetchError
+from feedgen_dw.records import record
 from feedgen_dw.redirects import requote
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
 READ_BYTES = 256 * 1024  # a body is read in reads this large: a few Python calls each
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FetchSettings:
     """How politely and how patiently to fetch one page."""
 
@@ -71,7 +71,7 @@ class FetchSettings:
         return self.total if self.total is not None else TOTAL_PER_TIMEOUT * self.timeout
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Validators:
     """What the last 200 said, for a conditional GET."""
 
@@ -79,7 +79,7 @@ class Validators:
     last_modified: str | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FetchResult:
     """A fetched page; `status` 304 means unchanged (no body)."""
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+
+from feedgen_dw.records import field, record
 
 
 class EditPolicy(StrEnum):
@@ -24,7 +25,7 @@ class RemovePolicy(StrEnum):
     NOTE = "note"  # also a short new item saying that it was removed
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Section:
     """One piece of a live article as extracted from one fetch of the page."""
 
@@ -38,7 +39,7 @@ class Section:
     raw_digest: str = ""  # of the page markup the html came from (extract.html.raw_digest)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Article:
     """What an extractor found in a page."""
 
@@ -56,7 +57,7 @@ class Article:
     reason: str = ""  # why this profile was used (for `inspect`)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SectionState:
     """A section as remembered between polls; one feed item."""
 
@@ -77,7 +78,7 @@ class SectionState:
     raw_digest: str = ""  # of the markup `html` was sanitized from; "" when unknown
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ArticleState:
     """Everything remembered about one article of a feed."""
 
@@ -96,7 +97,7 @@ class ArticleState:
     fetch_url: str | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DiffResult:
     """What one poll changed, and the state to store."""
 
@@ -113,7 +114,7 @@ class DiffResult:
         return bool(self.new or self.changed or self.revived or self.announced)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EntryXml:
     """An item's Atom entry and RSS item as rendered once, kept to build later feeds from.
 
@@ -125,7 +126,7 @@ class EntryXml:
     rss: bytes
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FeedItem:
     """One entry as the renderer needs it."""
 
@@ -139,7 +140,7 @@ class FeedItem:
     stored_xml: EntryXml | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FeedMeta:
     """Channel-level data for the renderer."""
 
@@ -155,7 +156,7 @@ class FeedMeta:
     author: str = ""
 
 
-@dataclass
+@record
 class PollResult:
     """Outcome of one poll_feed() call."""
 
@@ -171,7 +172,7 @@ class PollResult:
     retry_after: float | None = None  # the server asked us to wait this long (seconds)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HttpState:
     """What the next fetch of a feed should send and where to: kept per feed."""
 
@@ -186,7 +187,7 @@ class HttpState:
     api_off_until: datetime | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FeedStatus:
     """Bookkeeping of a feed's polls."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -59,6 +58,17 @@ def _remove_stale_tmp(path: Path, ours: str, now: float) -> None:
             os.unlink(tmp)
 
 
+def _new_tmp(path: Path) -> tuple[int, str]:
+    """A new temp file beside `path` as tempfile.mkstemp makes one (O_EXCL, mode 0600,
+    ".<file>.<random>.tmp"), without importing tempfile (with shutil, bz2 and lzma) into
+    every `run`."""
+    while True:
+        name = os.path.join(path.parent, f".{path.name}.{os.urandom(6).hex()}.tmp")
+        with contextlib.suppress(FileExistsError):  # 48 random bits: never, but then again
+            flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+            return os.open(name, flags, 0o600), name
+
+
 def write_if_changed(path: Path, data: bytes) -> bool:
     """Replace `path` with `data` atomically unless it already holds exactly that.
 
@@ -75,7 +85,7 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     tmp_name = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp_name = _new_tmp(path)
         _remove_stale_tmp(path, tmp_name, os.fstat(fd).st_mtime)
         with os.fdopen(fd, "wb") as tmp:
             tmp.write(data)

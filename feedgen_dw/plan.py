@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from feedgen_dw.config import FeedConfig
+from feedgen_dw.config import FeedConfig, is_stopped
 from feedgen_dw.model import FeedStatus
 
 MAX_BACKOFF = 3600.0  # failing feeds are retried at least hourly
@@ -28,13 +28,6 @@ class Plan:
 
     delay: float | None
     reason: str  # interval | backoff | quiet | stopped | first | retry-after-restart
-
-
-def is_stopped(feed: FeedConfig, status: FeedStatus, now: datetime) -> bool:
-    """Unchanged for stop_after, and the config still names the same URL."""
-    if status.last_change is None or status.http.config_url != feed.url:
-        return False
-    return (now - status.last_change).total_seconds() >= feed.settings.stop_after
 
 
 def plan_next(

@@ -9,7 +9,6 @@ import html
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -28,6 +27,7 @@ from feedgen_dw.model import (
     Section,
 )
 from feedgen_dw.output import FORMATS, STYLESHEET, view_file, write_if_changed
+from feedgen_dw.records import record, replace
 from feedgen_dw.safetext import error_line, xml_safe, xml_safe_opt
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def fixed_clock(when: datetime) -> Clock:
     return lambda: when
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Output:
     """Where feed files go, where they are served from, and which hub hears of changes."""
 
@@ -98,7 +98,6 @@ def _meta(feed: FeedConfig, store: Store, output: Output) -> FeedMeta | None:
 def write_feed_files(feed: FeedConfig, store: Store, output: Output) -> list[str]:
     """Render the stored items of `feed`, write the files whose bytes changed and tell
     the store that the files show its state."""
-    from feedgen_dw.push import ping_hub
     from feedgen_dw.render import feed_url, render_feed
     from feedgen_dw.view import render_view
 
@@ -126,6 +125,8 @@ def write_feed_files(feed: FeedConfig, store: Store, output: Output) -> list[str
                    if write_if_changed(path, body) and path != view]
         store.mark_rendered(feed.name, fresh)
     if written and output.hub:
+        from feedgen_dw.push import ping_hub  # requests: only where a hub hears of changes
+
         hub, urls = output.hub, [feed_url(meta, fmt) for fmt in FORMATS]
         # on PostgreSQL the poll commits later: the hub hears of it once it has
         store.after_commit(lambda: ping_hub(hub, urls, timeout=feed.settings.timeout))

@@ -3,12 +3,12 @@ only, so that loading a config imports no HTML library."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from feedgen_dw.records import field, record
 
 DEFAULT_TIME = r"(?P<hour>\d{1,2})[.:](?P<minute>\d{2})"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Profile:
     """A site described by selectors; validated when the config is loaded."""
 

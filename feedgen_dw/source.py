@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -27,6 +26,7 @@ from feedgen_dw.dwurl import HOSTS as DW_HOSTS
 from feedgen_dw.errors import ExtractError, FeedgenDwError, FetchError
 from feedgen_dw.fetch import Fetcher, FetchResult, FetchSettings, Validators, same_site
 from feedgen_dw.model import ArticleState, DiffResult, HttpState
+from feedgen_dw.records import record, replace
 from feedgen_dw.safetext import error_line
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ Decide = Callable[[FetchResult, str | None], Decided]
 GetPage = Callable[[bool], tuple[FetchResult, str]]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Read:
     """One article as a poll read it."""
 

@@ -1,15 +1,15 @@
 """Reading a YAML config that may be hostile: UTF-8 only, bounded in size, depth and alias
 expansion, keys that are text or numbers, no duplicate keys. Errors are ConfigErrors.
 
-A config that parsed is kept as JSON beside it (`.<name>.parsed.json`, keyed by the
-SHA-256 of its bytes): a cron `run` of an unchanged config then neither imports PyYAML
-nor parses (about 20 ms of a 304 run's CPU). Only a document that JSON gives back
-exactly is kept; a folder that cannot be written only means no cache."""
+A config that parsed is kept as JSON beside it (`.<name>.parsed.json`, with the text it
+was parsed from, compared whole: no hash library to import): a cron `run` of an
+unchanged config then neither imports PyYAML nor parses (about 20 ms of a 304 run's
+CPU). Only a document that JSON gives back exactly is kept; a folder that cannot be
+written only means no cache."""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -150,15 +150,14 @@ def _cache_path(path: Path) -> Path:
 def load_yaml_file(path: Path, text: str) -> Any:
     """The document `text` read from `path` (parse_yaml's errors), from the JSON beside
     it when the text is the one it was made from."""
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     cache = _cache_path(path)
     with contextlib.suppress(OSError, ValueError, RecursionError):  # broken: parse again
         kept = json.loads(cache.read_text(encoding="utf-8"))
-        if isinstance(kept, dict) and kept.get("sha256") == digest and "data" in kept:
+        if isinstance(kept, dict) and kept.get("source") == text and "data" in kept:
             return kept["data"]
     data = parse_yaml(text)
     with contextlib.suppress(OSError, ValueError, TypeError, RecursionError):
-        encoded = json.dumps({"sha256": digest, "data": data}, ensure_ascii=False)
+        encoded = json.dumps({"source": text, "data": data}, ensure_ascii=False)
         back = json.loads(encoded)["data"]
         if back != data or _types(back) != _types(data):
             return data  # e.g. number keys or dates: JSON would change them

@@ -189,7 +189,8 @@ def test_a_document_json_would_change_is_not_kept(tmp_path: Path) -> None:
     assert not (tmp_path / ".config.yaml.parsed.json").exists()
 
 
-@pytest.mark.parametrize("kept_text", ["[" * 100_000, "{not json", '{"sha256": 1}'])
+@pytest.mark.parametrize("kept_text", ["[" * 100_000, "{not json", '{"source": 1}',
+                                       '{"sha256": "0", "data": {}}'])
 def test_a_broken_kept_config_is_parsed_again(tmp_path: Path, kept_text: str) -> None:
     """Whatever lies in the JSON beside the config (cut short, nested past the parser's
     depth, another shape), the config is read from its YAML again."""

@@ -56,3 +56,5 @@ def test_a_run_answered_304_parses_nothing_and_imports_no_extractor(
     assert _heavy(modules) == []
     # the config parsed by the first run is kept as JSON; a 304 needs http.client alone
     assert "yaml" not in modules and "requests" not in modules and "urllib3" not in modules
+    # index.html is written as text; no daemon modules, no tempfile/shutil, no hashlib
+    assert not {"lxml", "feedgen_dw.schedule", "tempfile", "shutil", "hashlib"} & modules

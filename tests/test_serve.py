@@ -124,9 +124,9 @@ def test_only_get_and_head(site: tuple[FeedHTTPServer, Path], method: str) -> No
 def test_binds_to_loopback_by_default_in_the_cli() -> None:
     from feedgen_dw.cli import _parser
 
-    args = _parser().parse_args(["serve"])
+    args = _parser(["serve"]).parse_args(["serve"])
     assert (args.host, args.port) == ("127.0.0.1", 8080)
-    assert _parser().parse_args(["daemon", "--serve"]).host == "127.0.0.1"
+    assert _parser(["daemon", "--serve"]).parse_args(["daemon", "--serve"]).host == "127.0.0.1"
 
 
 def test_max_age_follows_the_feed_interval() -> None:

@@ -1,0 +1,100 @@
+"""https on the fetcher's plain path (http.client with the fetcher's TLS context): pages
+are fetched, 304s answered and certificates checked against the CA bundle the
+environment names."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import shutil
+import ssl
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PAGE = b"<html><head><title>t</title></head><body><p>tls</p></body></html>"
+PROBE = """
+import json, sys
+from feedgen_dw.fetch import Fetcher
+out = {}
+fetcher = Fetcher(retries=0)
+first = fetcher.get(sys.argv[1])
+again = fetcher.get(sys.argv[1], validators=first.validators)
+out.update(first=[first.status, first.text], again=again.status,
+           urllib3="urllib3" in sys.modules)  # the full path was not needed
+fetcher.close()
+print(json.dumps(out))
+"""
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        if self.headers.get("If-None-Match") == '"v1"':
+            self.send_response(304)
+            self.send_header("ETag", '"v1"')
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(PAGE)))
+        self.send_header("ETag", '"v1"')
+        self.end_headers()
+        self.wfile.write(PAGE)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/page", cert
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _probe(url: str, ca: Path) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "REQUESTS_CA_BUNDLE": str(ca)}
+    return subprocess.run([sys.executable, "-c", PROBE, url], capture_output=True, text=True,
+                          env=env, timeout=60)
+
+
+def test_https_page_and_304_over_the_plain_path(tls_server: tuple[str, Path]) -> None:
+    url, cert = tls_server
+    out = _probe(url, cert)
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout.splitlines()[-1])
+    assert seen["first"] == [200, PAGE.decode()] and seen["again"] == 304
+    assert not seen["urllib3"]  # the plain path, not the pooled one
+
+
+def test_a_certificate_not_trusted_is_a_failed_fetch(
+        tls_server: tuple[str, Path], tmp_path: Path) -> None:
+    url, _ = tls_server
+    other = tmp_path / "other.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", str(tmp_path / "k.pem"), "-out", str(other), "-subj", "/CN=x"],
+                   check=True, capture_output=True)
+    out = _probe(url, other)
+    assert out.returncode != 0 and "certificate" in out.stderr.lower()
+    assert "Traceback" in out.stderr and "FetchError" in out.stderr
