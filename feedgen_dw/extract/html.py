@@ -86,6 +86,22 @@ def element_text(el: etree._Element) -> str:
     return normalize_space("".join(parts))
 
 
+def has_text(root: etree._Element) -> bool:
+    """element_text(root) != "", decided at the first piece of text: most pages have some
+    in their first few elements, and element_text() walks all of them."""
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        if el is not root and _fold(el.tail).strip():
+            return True
+        if not isinstance(el.tag, str) or el.tag.lower() in DROPPED_TAGS:
+            continue
+        if _fold(el.text).strip():
+            return True
+        stack.extend(reversed(el))
+    return False
+
+
 def quick_text(el: etree._Element) -> str:
     """The element's text, normalized, from lxml's C text walk: no space is put between
     nested blocks, which is fine for recognising a one-paragraph block."""
@@ -317,11 +333,29 @@ NBSP_ENTITY_RE = re.compile(r"&(?:nbsp|#160|#x0*a0);", re.I)
 Known = Mapping[str, tuple[str, str]]
 
 
+# The attributes sanitizing reads (ALLOWED_ATTRS, an image's sources, the profiles' image
+# sources): the others (classes, ids, styles, data-*) are left out of a raw digest, so a
+# site's hashed classes, new with every deployment, do not make a known section unknown.
+READ_ATTRS = frozenset({*(a for names in ALLOWED_ATTRS.values() for a in names),
+                        "src", "data-src", "data-url"})
+# a start tag with attributes, as lxml serializes it: every attribute `name="value"`, a `"`
+# or `>` inside a value escaped; text has `<` escaped, so each `<` opens a tag (or a
+# comment, which sanitizing drops anyway)
+TAG_WITH_ATTRS_RE = re.compile(r"<[A-Za-z][^\s/>]*\s[^>]*>")
+UNREAD_ATTR_RE = re.compile(
+    r'\s(?!(?:' + "|".join(sorted(map(re.escape, READ_ATTRS))) + r""")=")[^\s="'>]+="[^"]*\"""")
+
+
+def _unread_dropped(tag: re.Match[str]) -> str:
+    return UNREAD_ATTR_RE.sub("", tag.group(0))
+
+
 def raw_digest(elements: Sequence[etree._Element], base: str, salt: str = "") -> str:
     """A digest of the raw markup of `elements` (tails included) up to runs of white space,
-    which sanitizing folds anyway: equal digests, equal sanitized HTML and text."""
-    return _markup_digest("".join(etree.tostring(el, encoding="unicode") for el in elements),
-                          base, salt)
+    which sanitizing folds anyway, and attributes it does not read: equal digests, equal
+    sanitized HTML and text."""
+    markup = "".join(etree.tostring(el, encoding="unicode") for el in elements)
+    return _markup_digest(TAG_WITH_ATTRS_RE.sub(_unread_dropped, markup), base, salt)
 
 
 def _markup_digest(markup: str, base: str, salt: str) -> str:
