@@ -222,3 +222,20 @@ def test_has_text_is_element_text_not_empty(markup: str) -> None:
 
     body = lxml.html.document_fromstring(f"<html>{markup}</html>").find(".//body")
     assert has_text(body) == bool(element_text(body))
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(
+    ["a", "ü", "\x00", "\x08", "\t", "\n", "\x0b", "\x1f", "\x7f", "\x80", "\ud800", "\udfff",
+     "\ufffe", "\uffff", "\ufffd", "\U0001f600", " ", "\u00a0"]), max_size=12))
+def test_xml_valid_drops_what_the_pattern_drops(text: str) -> None:
+    from feedgen_dw.extract.html import XML_INVALID, xml_valid
+
+    assert xml_valid(text) == XML_INVALID.sub("", text)
+
+
+def test_a_fragment_with_leading_text_keeps_it() -> None:
+    blocks = parse_fragment("Vorab <b>fett</b><p>Absatz</p>")
+    assert sanitize_with_text(blocks, BASE) == ("<p>Vorab <b>fett</b></p><p>Absatz</p>",
+                                                "Vorab fett Absatz")
+    assert parse_fragment(" \n ") == [] and [b.tag for b in parse_fragment(" <p>x</p>")] == ["p"]

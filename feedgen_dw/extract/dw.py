@@ -78,6 +78,8 @@ CREDIT_RE = re.compile(
 )
 TRUNCATION_END_RE = re.compile(r"</html\s*>", re.I)
 TITLE_PREFIX_RE = re.compile(r"^\s*([^:]{2,40}?)\s*:\s+(\S.*)$")
+# an ad slot, an embedded video (its h2.headline is no section)
+DROPPED_CLASSES = frozenset({"rich-text-ad", "vjs-wrapper"})
 
 
 def _is_dw_article(url: str | None) -> bool:
@@ -281,12 +283,12 @@ def _classify(blocks: Iterable[etree._Element], legacy: bool) -> Iterator[_Block
             yield _Block("drop", el, text)
             continue
         skip_list = False
+        classes = el.get("class")
         if short and SUMMARY_RE.match(text.rstrip(": ") + ":"):
             skip_list = True  # "Das Wichtigste in Kürze" and the list after it
             yield _Block("drop", el, text)
         elif (
-            has_class(el, "rich-text-ad")
-            or has_class(el, "vjs-wrapper")  # an embedded video; its h2.headline is no section
+            (classes and not DROPPED_CLASSES.isdisjoint(classes.split()))
             or (tag == "div" and el.find(".//video") is not None)
             or (legacy and tag == "div" and not has_class(el, "picBox"))
             or tag in ("script", "style", "noscript", "aside", "nav")
