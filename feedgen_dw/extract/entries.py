@@ -205,6 +205,10 @@ def repeated(main: etree._Element, weight: dict[etree._Element, int]
     for parent in main.iter():
         if not isinstance(parent.tag, str) or len(parent) < 2:
             continue
+        # members cover at most what all the children weigh: most parents (a header, a
+        # paragraph with links) hold too little of the text to be asked further
+        if sum(max(weight.get(c, 0), 0) for c in parent) < 0.5 * total:
+            continue
         groups: dict[str, list[etree._Element]] = {}
         kids = [(c, tag_of(c), (c.get("class") or "").split()) for c in parent
                 if isinstance(c.tag, str)]
