@@ -239,3 +239,28 @@ def test_a_fragment_with_leading_text_keeps_it() -> None:
     assert sanitize_with_text(blocks, BASE) == ("<p>Vorab <b>fett</b></p><p>Absatz</p>",
                                                 "Vorab fett Absatz")
     assert parse_fragment(" \n ") == [] and [b.tag for b in parse_fragment(" <p>x</p>")] == ["p"]
+
+
+def test_after_an_upgrade_of_the_sanitizer_each_section_is_sanitized_once(
+    server: ReplayServer, tmp_path: Path, sanitized: list[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sections kept under another code's digests are sanitized on the next poll and kept
+    under the new digests: not sanitized again on every later poll."""
+    from feedgen_dw.extract import html
+
+    store, fetcher = SQLiteStore(tmp_path / "s.sqlite3"), Fetcher(retries=0)
+    output = Output(tmp_path / "public", "http://127.0.0.1:8080/")
+    feed = FeedConfig(name="f", url=server.publish(FIRST))
+    monkeypatch.setattr(html, "SANITIZER_VERSION", "the version before")
+    assert poll_feed(feed, store, fetcher, output, fixed_clock(T0)).ok
+    monkeypatch.setattr(html, "SANITIZER_VERSION", "this version")
+    counts = []
+    for n in range(1, 4):
+        server.publish(FIRST, noise=n)
+        sanitized.clear()
+        result = poll_feed(feed, store, fetcher, output, fixed_clock(T0 + timedelta(minutes=n)))
+        assert result.ok and (result.new, result.changed, result.removed) == (0, 0, 0)
+        counts.append(len(sanitized))
+    assert counts == [len([s for s in FIRST.sections if s.paragraphs]), 0, 0]
+    store.close()
+    fetcher.close()
