@@ -121,7 +121,8 @@ def ticker_rows(bench: Any, rounds: int = 1) -> None:
 
 
 def main() -> None:
-    """`python bench/ticker.py [generic|ld|both]`: only these rows, printed."""
+    """`python bench/ticker.py [generic|ld|both|all]`: only these rows (all: DW's too),
+    printed."""
     import sys
     from pathlib import Path
 
@@ -132,8 +133,10 @@ def main() -> None:
     which = sys.argv[1] if len(sys.argv) > 1 else "both"
     bench = Bench(quick=True)
     try:
+        if which == "all":  # DW's own row too, for a comparison in one run
+            versus(bench, rounds=1, label="DW: ")
         for ld, label in ((False, "generic: "), (True, "JSON-LD: ")):
-            if which in ("both", "ld" if ld else "generic"):
+            if which in ("both", "all", "ld" if ld else "generic"):
                 versus(bench, rounds=1, publish=publisher(bench.server, ld), css=CSS_FILTER,
                        label=label)
         bench.sample_floor(5)

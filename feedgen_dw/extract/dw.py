@@ -95,9 +95,11 @@ def matches(url: str, selector: Selector) -> str | None:
     canonical = selector.css('link[rel="canonical"]::attr(href)').get()
     if _is_dw_article(canonical):
         return "the page's canonical URL is a dw.com article or live blog"
-    site_name = (selector.css('meta[property="og:site_name"]::attr(content)').get() or "")
     path_ok = any(p.search(u) for p in (ARTICLE_ID_RE, LIVE_ID_RE) for u in (url, canonical or ""))
-    if path_ok and site_name.strip().lower() in ("dw.com", "dw"):
+    if not path_ok:
+        return None  # most other pages: no query of the whole tree for og:site_name
+    site_name = (selector.css('meta[property="og:site_name"]::attr(content)').get() or "")
+    if site_name.strip().lower() in ("dw.com", "dw"):
         return "og:site_name dw.com and an /a-<id> or /live-<id> path (a copy of a DW page)"
     return None
 
