@@ -83,10 +83,6 @@ def tag_of(el: etree._Element) -> str:
 SHORT_TEXT_TAGS = frozenset("span time div a small b strong em i p li abbr".split())
 
 
-def _tokens(el: etree._Element) -> frozenset[str]:
-    return _class_tokens(el.get("class"), el.get("id"))
-
-
 @lru_cache(maxsize=4096)
 def _class_tokens(classes: str | None, ident: str | None) -> frozenset[str]:
     # a page repeats its classes on every entry, ad slot and link: split each once
@@ -96,9 +92,10 @@ def _class_tokens(classes: str | None, ident: str | None) -> frozenset[str]:
 
 def _comments(el: etree._Element) -> bool:
     """A reader-comments section (`div#comments`, `ol.commentlist`, `#disqus_thread`)."""
-    raw = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-    return ("comment" in raw or "kommentar" in raw or "disqus" in raw) and bool(
-        _tokens(el) & COMMENT_TOKENS)
+    classes, ident = el.get("class"), el.get("id")
+    if classes is None and ident is None:
+        return False  # most elements
+    return not COMMENT_TOKENS.isdisjoint(_class_tokens(classes, ident))
 
 
 def _noise_reason(el: etree._Element, tag: str) -> str | None:
