@@ -30,7 +30,7 @@ from feedgen_dw.errors import FetchError
 from feedgen_dw.fetch import (
     FetchResult,
     FetchSettings,
-    ca_bundle,
+    ca_locations,
     check_answer,
     page_result,
     timed_out,
@@ -63,9 +63,9 @@ class PooledFetcher:
             raise_on_status=False,
             redirect=False,  # followed in _get, one hop at a time
         )
-        ca = ca_bundle()
-        self._tls: dict[str, Any] = {"cert_reqs": "CERT_REQUIRED",
-                                     ("ca_cert_dir" if os.path.isdir(ca) else "ca_certs"): ca}
+        cafile, capath = ca_locations()
+        self._tls: dict[str, Any] = {"cert_reqs": "CERT_REQUIRED", "ca_certs": cafile,
+                                     "ca_cert_dir": capath}
         self.pool = self._manager(None)
         self._proxy_pools: dict[str, urllib3.PoolManager] = {}
         self._proxies: dict[tuple[str, str], str | None] = {}
