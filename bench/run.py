@@ -198,6 +198,12 @@ class Bench:
         startup(self)
         self.versus_raw = versus(self, rounds=1 if self.quick else 2)
 
+    def ticker(self) -> None:
+        """The same against a live page that is not DW's, on `site: auto` (bench/ticker.py)."""
+        from bench.ticker import ticker_rows
+
+        ticker_rows(self)
+
     def daemon(self) -> None:
         folder = self.tmp / "daemon"
         folder.mkdir()
@@ -285,7 +291,8 @@ def main() -> int:
 
         for scenario in (bench.parse_floor, lambda: api_rows(bench), bench.changed,
                          bench.noise_and_304, bench.floors,
-                         bench.redirect, bench.runs, bench.daemon, bench.memory, bench.scaling,
+                         bench.redirect, bench.runs, bench.ticker, bench.daemon, bench.memory,
+                         bench.scaling,
                          lambda: generic(bench)):
             scenario()
     finally:

@@ -18,6 +18,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +72,11 @@ def feedgen_command(folder: Path, urls: list[str]) -> list[str]:
     return [sys.executable, "-m", "feedgen_dw", "run", "-q", "--config", str(config)]
 
 
-def urlwatch_command(binary: str, folder: Path, urls: list[str], filtered: bool) -> list[str]:
+def urlwatch_command(binary: str, folder: Path, urls: list[str], filtered: bool,
+                     css: str = "div.rich-text") -> list[str]:
     folder.mkdir(parents=True)
-    jobs = [f'url: "{url}"\n' + (URLWATCH_FILTER if filtered else "") for url in urls]
+    how = URLWATCH_FILTER.replace("div.rich-text", css) if filtered else ""
+    jobs = [f'url: "{url}"\n' + how for url in urls]
     (folder / "urls.yaml").write_text("---\n".join(jobs), encoding="utf-8")
     # no reporter prints anything: the bench measures the check, not a terminal
     (folder / "cfg.yaml").write_text(
@@ -83,29 +86,34 @@ def urlwatch_command(binary: str, folder: Path, urls: list[str], filtered: bool)
             "--cache", str(folder / "cache.db"), "--hooks", str(folder / "hooks.py")]
 
 
-def versus(bench: Any, count: int = 50, rounds: int = 2) -> dict[str, Any]:
+def versus(bench: Any, count: int = 50, rounds: int = 2,
+           publish: Callable[[str, int, int], str] | None = None, css: str = "div.rich-text",
+           label: str = "") -> dict[str, Any]:
     """Runs the four steps `rounds` times (fresh articles and state each time); the
-    medians per step go into bench.rows, the raw numbers into the returned dict."""
+    medians per step go into bench.rows, the raw numbers into the returned dict.
+    `publish(id, sections, noise)` serves another kind of page (default: DW's markup),
+    `css` is what urlwatch's filter selects on it, `label` names its rows."""
     binary = urlwatch_binary()
     compiled()
+    publish = publish or (lambda i, sections, noise: bench.publish(i, sections, noise=noise))
     runs: dict[str, dict[str, list[float]]] = {}
     rss: dict[str, float] = {}
     for round_ in range(rounds):
         ids = [f"7{round_}{n:03d}" for n in range(count)]  # digits: a DW /a-<id> path
-        urls = [bench.publish(i, 30) for i in ids]
-        base = bench.tmp / f"versus{round_}"
+        urls = [publish(i, 30, 0) for i in ids]
+        base = bench.tmp / f"versus{label}{round_}"
         tools = {"feedgen-dw, 50 feeds": feedgen_command(base / "f50", urls),
                  "feedgen-dw, 1 feed": feedgen_command(base / "f1", urls[:1])}
         if binary:
             tools["urlwatch, css + html2text"] = urlwatch_command(binary, base / "uf", urls,
-                                                                  True)
+                                                                  True, css)
             tools["urlwatch, no filter"] = urlwatch_command(binary, base / "ur", urls, False)
         for step in STEPS:
             for i in ids:
                 if step == "changed":
-                    bench.publish(i, 31)
+                    publish(i, 31, 0)
                 elif step == "noise-only":
-                    bench.publish(i, 31, noise=round_ + 1)
+                    publish(i, 31, round_ + 1)
             for tool, command in tools.items():
                 cpu, peak = child(command)
                 runs.setdefault(f"{tool}|{step}", []).append(cpu)
@@ -122,20 +130,20 @@ def versus(bench: Any, count: int = 50, rounds: int = 2) -> dict[str, Any]:
             bench.row(f"{tool}: not measured", None, "urlwatch not installed", per_poll=False)
             continue
         steps = " / ".join(f"{med[f'{tool}|{s}'] * 1000:.0f}" for s in STEPS)
-        bench.row(f"run 4 steps, {tool} (whole processes)", total(tool),
+        bench.row(f"{label}run 4 steps, {tool} (whole processes)", total(tool),
                   f"steps ms: {steps}; peak RSS {rss[tool]:.0f} MB", per_poll=False,
                   steps_ms=[round(med[f"{tool}|{s}"] * 1000, 1) for s in STEPS],
                   peak_child_rss_mb=round(rss[tool], 1))
     if binary:
         ours = total("feedgen-dw, 50 feeds")
         for tool in ("urlwatch, css + html2text", "urlwatch, no filter"):
-            bench.row(f"feedgen-dw / {tool}: CPU of the 4 steps", None,
+            bench.row(f"{label}feedgen-dw / {tool}: CPU of the 4 steps", None,
                       f"{ours / total(tool):.2f}x (goal <= 0.5x against css + html2text)",
                       ratio=round(ours / total(tool), 3))
     for step in ("changed", "noise-only", "unchanged"):
         marginal = (med[f"feedgen-dw, 50 feeds|{step}"]
                     - med[f"feedgen-dw, 1 feed|{step}"]) / (count - 1)
-        bench.row(f"run: marginal CPU per additional feed, {step}", marginal,
+        bench.row(f"{label}run: marginal CPU per additional feed, {step}", marginal,
                   f"({count} vs 1 feed, median of {rounds} rounds)")
     return {"raw_cpu_s": runs, "peak_rss_mb": rss}
 

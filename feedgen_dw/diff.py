@@ -333,8 +333,14 @@ def diff_article(
                     fresh_rank += 1
                     announced.append(notes[-1].key)
                 state = edited
-            elif policy is not EditPolicy.IGNORE and state.link != link:
-                state = replace(state, link=link)  # the slug moved; the content did not
+            else:
+                if policy is not EditPolicy.IGNORE and state.link != link:
+                    state = replace(state, link=link)  # the slug moved; the content did not
+                if state.raw_digest != section.raw_digest and (state.html, state.seen_text) == (
+                        section.html, section.text):
+                    # the same item from markup under another digest (new sanitizer or
+                    # profile code, an upgrade): kept, or every later poll sanitizes it again
+                    state = replace(state, raw_digest=section.raw_digest)
             if state.position != i:
                 state = replace(state, position=i)
             result.append(state)

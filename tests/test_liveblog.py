@@ -116,3 +116,24 @@ def test_update_identity_follows_its_id_through_edits() -> None:
     after = {s.key: s for s in second.state.sections}
     assert after["p-post-1"].published == published["p-post-1"]
     assert after["p-post-1"].title == "Erste Meldung (aktualisiert)"
+
+
+def test_auto_reads_a_pages_json_ld_once_and_each_page_its_own(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.ticker import ticker_page
+    from feedgen_dw.extract import liveblog
+
+    calls = []
+    real = liveblog._ld_updates
+
+    def counting(sel: object) -> object:
+        calls.append(sel)
+        return real(sel)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(liveblog, "_ld_updates", counting)
+    base = "http://127.0.0.1:1"
+    one = extract_page(ticker_page("t1", 5, base, ld=True).encode(), base + "/live/t1", "auto")
+    two = extract_page(ticker_page("t2", 7, base, ld=True).encode(), base + "/live/t2", "auto")
+    assert (one.profile, two.profile) == ("liveblog", "liveblog")
+    assert (len(one.sections), len(two.sections)) == (5, 7)  # not the page before's answer
+    assert len(calls) == 2  # matches() and extract() of a page: one reading

@@ -151,3 +151,116 @@ def test_post_bodies_with_equal_digests_sanitize_alike(pair: tuple[str, str]) ->
     # a body seen before comes back without being parsed
     assert sanitize_fragment_known(pair[0], BASE, known={one[2]: ("<p>k</p>", "k")}) == (
         "<p>k</p>", "k", one[2])
+
+
+ATTRS = st.sampled_from([
+    ' class="sc-a1b2 x"', ' id="post-7"', ' style="color:red"', ' data-slot="mid-3"',
+    ' aria-hidden="false"', ' href="/p?id=1"', ' href="/p?id=2"', ' title="T &quot;q&quot;"',
+    ' data-url="https://static.dw.com/image/1_${formatId}.jpg"', ' src="/i.jpg"',
+    ' src="/j.jpg"', ' alt="Bild"', ' srcset="/k.jpg 2x"', ""])
+
+
+@st.composite
+def _attributed(draw: st.DrawFn) -> tuple[str, str]:
+    """Two bodies of the same words and tags, each tag with attributes drawn afresh."""
+    words = draw(st.lists(WORD, min_size=1, max_size=6))
+    out: list[list[str]] = [[], []]
+    for n, word in enumerate(words):
+        text = word.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        tag = ["span", "a", "img", "em"][n % 4]
+        for side in out:
+            attrs = "".join(draw(st.lists(ATTRS, max_size=3)))
+            side.append(f"<{tag}{attrs}>" if tag == "img" else f"<{tag}{attrs}>{text}</{tag}>")
+    return tuple(f'<div class="c{n}"><p>{"".join(side)}</p></div>'  # type: ignore[return-value]
+                 for n, side in enumerate(out))
+
+
+@settings(max_examples=300, deadline=None)
+@given(pair=_attributed())
+def test_attributes_sanitizing_does_not_read_are_left_out_of_the_digest(
+        pair: tuple[str, str]) -> None:
+    from feedgen_dw.extract.dw import _image_src
+
+    one, two = (parse_fragment(markup) for markup in pair)
+    for image_src in (None, _image_src):
+        same_output = (sanitize_with_text(one, BASE, image_src)
+                       == sanitize_with_text(two, BASE, image_src))
+        if raw_digest(one, BASE) == raw_digest(two, BASE):
+            assert same_output
+    unread = re.compile(r' (?:class|id|style|data-slot|aria-hidden|srcset)="[^"]*"')
+    if unread.sub("", pair[0]) == unread.sub("", pair[1]):
+        assert raw_digest(one, BASE) == raw_digest(two, BASE)
+
+
+def test_a_new_deployment_of_a_site_leaves_its_entries_known() -> None:
+    """Hashed classes, ids of ad slots and tracking data change with every deployment of
+    a site: entries read by the generic profile stay known (are not sanitized again)."""
+    from bench.ticker import ticker_page
+
+    base, url = "http://127.0.0.1:1", "http://127.0.0.1:1/live/t1"
+    first = extract_page(ticker_page("t1", 12, base, 0).encode(), url, "auto")
+    assert first.profile == "generic" and len(first.sections) == 12
+    known = {s.raw_digest: ("<p>kept</p>", s.text) for s in first.sections}
+    again = extract_page(ticker_page("t1", 12, base, 5).encode(), url, "auto", known=known)
+    assert [s.html for s in again.sections] == ["<p>kept</p>"] * 12
+    # a post edited is not known
+    edited = ticker_page("t1", 12, base, 5).replace("Post 7 from t1.", "Post 7 from t1 (edited).")
+    changed = extract_page(edited.encode(), url, "auto", known=known)
+    assert [s.html == "<p>kept</p>" for s in changed.sections].count(False) == 1
+
+
+@pytest.mark.parametrize("markup", [
+    "<body></body>", "<body> \u00a0 <script>var x = 1;</script></body>",
+    "<body><!-- only a comment --><style>p{}</style></body>",
+    "<body><div><span></span></div>tail</body>", "<body><p>\u200b</p></body>",
+    "<body><script>x</script>after</body>", "<body><div><p><b>deep</b></p></div></body>",
+])
+def test_has_text_is_element_text_not_empty(markup: str) -> None:
+    import lxml.html
+
+    from feedgen_dw.extract.html import element_text, has_text
+
+    body = lxml.html.document_fromstring(f"<html>{markup}</html>").find(".//body")
+    assert has_text(body) == bool(element_text(body))
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(
+    ["a", "ü", "\x00", "\x08", "\t", "\n", "\x0b", "\x1f", "\x7f", "\x80", "\ud800", "\udfff",
+     "\ufffe", "\uffff", "\ufffd", "\U0001f600", " ", "\u00a0"]), max_size=12))
+def test_xml_valid_drops_what_the_pattern_drops(text: str) -> None:
+    from feedgen_dw.extract.html import XML_INVALID, xml_valid
+
+    assert xml_valid(text) == XML_INVALID.sub("", text)
+
+
+def test_a_fragment_with_leading_text_keeps_it() -> None:
+    blocks = parse_fragment("Vorab <b>fett</b><p>Absatz</p>")
+    assert sanitize_with_text(blocks, BASE) == ("<p>Vorab <b>fett</b></p><p>Absatz</p>",
+                                                "Vorab fett Absatz")
+    assert parse_fragment(" \n ") == [] and [b.tag for b in parse_fragment(" <p>x</p>")] == ["p"]
+
+
+def test_after_an_upgrade_of_the_sanitizer_each_section_is_sanitized_once(
+    server: ReplayServer, tmp_path: Path, sanitized: list[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sections kept under another code's digests are sanitized on the next poll and kept
+    under the new digests: not sanitized again on every later poll."""
+    from feedgen_dw.extract import html
+
+    store, fetcher = SQLiteStore(tmp_path / "s.sqlite3"), Fetcher(retries=0)
+    output = Output(tmp_path / "public", "http://127.0.0.1:8080/")
+    feed = FeedConfig(name="f", url=server.publish(FIRST))
+    monkeypatch.setattr(html, "SANITIZER_VERSION", "the version before")
+    assert poll_feed(feed, store, fetcher, output, fixed_clock(T0)).ok
+    monkeypatch.setattr(html, "SANITIZER_VERSION", "this version")
+    counts = []
+    for n in range(1, 4):
+        server.publish(FIRST, noise=n)
+        sanitized.clear()
+        result = poll_feed(feed, store, fetcher, output, fixed_clock(T0 + timedelta(minutes=n)))
+        assert result.ok and (result.new, result.changed, result.removed) == (0, 0, 0)
+        counts.append(len(sanitized))
+    assert counts == [len([s for s in FIRST.sections if s.paragraphs]), 0, 0]
+    store.close()
+    fetcher.close()

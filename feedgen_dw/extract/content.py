@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from lxml import etree
 
@@ -82,31 +83,38 @@ def tag_of(el: etree._Element) -> str:
 SHORT_TEXT_TAGS = frozenset("span time div a small b strong em i p li abbr".split())
 
 
-def _tokens(el: etree._Element) -> set[str]:
-    raw = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-    return set(raw.replace("_", " ").replace("-", " ").split())
+@lru_cache(maxsize=4096)
+def _class_tokens(classes: str | None, ident: str | None) -> frozenset[str]:
+    # a page repeats its classes on every entry, ad slot and link: split each once
+    raw = f"{classes or ''} {ident or ''}".lower()
+    return frozenset(raw.replace("_", " ").replace("-", " ").split())
 
 
 def _comments(el: etree._Element) -> bool:
     """A reader-comments section (`div#comments`, `ol.commentlist`, `#disqus_thread`)."""
-    raw = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-    return ("comment" in raw or "kommentar" in raw or "disqus" in raw) and bool(
-        _tokens(el) & COMMENT_TOKENS)
+    classes, ident = el.get("class"), el.get("id")
+    if classes is None and ident is None:
+        return False  # most elements
+    return not COMMENT_TOKENS.isdisjoint(_class_tokens(classes, ident))
 
 
 def _noise_reason(el: etree._Element, tag: str) -> str | None:
-    attrib = el.attrib
-    if tag in FURNITURE or (attrib.get("role") or "").lower() in FURNITURE_ROLES:
+    if tag in FURNITURE:
         return "page furniture (navigation, scripts, forms, embeds)"
-    if "hidden" in attrib or attrib.get("aria-hidden") == "true":
-        return "hidden elements"
-    tokens = _tokens(el) if "class" in attrib or "id" in attrib else set()
-    if tokens & COMMENT_TOKENS:
-        return "reader comments"
-    if tokens & AD_TOKENS:
-        return "ad slots and promotions"
-    if tokens & SHARE_TOKENS or (tag == "a" and SHARE_HOSTS.match(attrib.get("href") or "")):
-        return "sharing links"
+    attrib = el.attrib
+    tokens: frozenset[str] = frozenset()
+    if attrib:  # most elements have no attribute: none of these can say anything
+        if (attrib.get("role") or "").lower() in FURNITURE_ROLES:
+            return "page furniture (navigation, scripts, forms, embeds)"
+        if "hidden" in attrib or attrib.get("aria-hidden") == "true":
+            return "hidden elements"
+        tokens = _class_tokens(attrib.get("class"), attrib.get("id"))
+        if tokens & COMMENT_TOKENS:
+            return "reader comments"
+        if tokens & AD_TOKENS:
+            return "ad slots and promotions"
+        if tokens & SHARE_TOKENS or (tag == "a" and SHARE_HOSTS.match(attrib.get("href") or "")):
+            return "sharing links"
     if tag not in SHORT_TEXT_TAGS:
         return None
     children = len(el)

@@ -78,6 +78,8 @@ CREDIT_RE = re.compile(
 )
 TRUNCATION_END_RE = re.compile(r"</html\s*>", re.I)
 TITLE_PREFIX_RE = re.compile(r"^\s*([^:]{2,40}?)\s*:\s+(\S.*)$")
+# an ad slot, an embedded video (its h2.headline is no section)
+DROPPED_CLASSES = frozenset({"rich-text-ad", "vjs-wrapper"})
 
 
 def _is_dw_article(url: str | None) -> bool:
@@ -93,9 +95,11 @@ def matches(url: str, selector: Selector) -> str | None:
     canonical = selector.css('link[rel="canonical"]::attr(href)').get()
     if _is_dw_article(canonical):
         return "the page's canonical URL is a dw.com article or live blog"
-    site_name = (selector.css('meta[property="og:site_name"]::attr(content)').get() or "")
     path_ok = any(p.search(u) for p in (ARTICLE_ID_RE, LIVE_ID_RE) for u in (url, canonical or ""))
-    if path_ok and site_name.strip().lower() in ("dw.com", "dw"):
+    if not path_ok:
+        return None  # most other pages: no query of the whole tree for og:site_name
+    site_name = (selector.css('meta[property="og:site_name"]::attr(content)').get() or "")
+    if site_name.strip().lower() in ("dw.com", "dw"):
         return "og:site_name dw.com and an /a-<id> or /live-<id> path (a copy of a DW page)"
     return None
 
@@ -281,12 +285,12 @@ def _classify(blocks: Iterable[etree._Element], legacy: bool) -> Iterator[_Block
             yield _Block("drop", el, text)
             continue
         skip_list = False
+        classes = el.get("class")
         if short and SUMMARY_RE.match(text.rstrip(": ") + ":"):
             skip_list = True  # "Das Wichtigste in Kürze" and the list after it
             yield _Block("drop", el, text)
         elif (
-            has_class(el, "rich-text-ad")
-            or has_class(el, "vjs-wrapper")  # an embedded video; its h2.headline is no section
+            (classes and not DROPPED_CLASSES.isdisjoint(classes.split()))
             or (tag == "div" and el.find(".//video") is not None)
             or (legacy and tag == "div" and not has_class(el, "picBox"))
             or tag in ("script", "style", "noscript", "aside", "nav")

@@ -13,7 +13,7 @@ from lxml import etree
 
 from feedgen_dw.extract import structured, times
 from feedgen_dw.extract.content import HEADINGS, is_container, remove, tag_of
-from feedgen_dw.extract.html import quick_text
+from feedgen_dw.extract.html import normalize_space, quick_text
 from feedgen_dw.extract.titles import strip_lead
 
 UPDATE_RE = re.compile(
@@ -31,6 +31,8 @@ TITLE_TOKENS = frozenset({"title", "headline", "heading", "ueberschrift", "titel
 KEY_ATTRS = ("id", "data-post-id", "data-entry-id", "data-id", "data-uuid")
 # "By Jo Miller", "Von Anna Berg": the word before a byline's names
 BYLINE_RE = re.compile(r"^(?:by|von|par|por|di|door|av|przez)\s+", re.I)
+CLASS_SPLIT_RE = re.compile(r"[\s_\-]+")
+ID_NUMBER_RE = re.compile(r"[\d_-]+$")
 
 
 
@@ -169,8 +171,9 @@ def opening_text(el: etree._Element, limit: int = 80) -> str:
 
 def _shown_time(node: etree._Element) -> bool:
     """A short element that shows a time: "12.50 BST", or a time-classed
-    "4:23 p.m. ET, March 14, 2025"."""
-    text = quick_text(node)
+    "4:23 p.m. ET, March 14, 2025". (Asked of elements without children.)"""
+    # an element without children: its text is all of it, no serializing needed
+    text = normalize_space(node.text or "") if not len(node) else quick_text(node)
     if CLOCK_ONLY_RE.match(text):
         return True
     return len(text) < 40 and _time_classed(node) and times.parse_clock(
@@ -202,6 +205,10 @@ def repeated(main: etree._Element, weight: dict[etree._Element, int]
     for parent in main.iter():
         if not isinstance(parent.tag, str) or len(parent) < 2:
             continue
+        # members cover at most what all the children weigh: most parents (a header, a
+        # paragraph with links) hold too little of the text to be asked further
+        if sum(max(weight.get(c, 0), 0) for c in parent) < 0.5 * total:
+            continue
         groups: dict[str, list[etree._Element]] = {}
         kids = [(c, tag_of(c), (c.get("class") or "").split()) for c in parent
                 if isinstance(c.tag, str)]
@@ -211,7 +218,7 @@ def repeated(main: etree._Element, weight: dict[etree._Element, int]
         for child, tag, classes in kids:
             if tag not in ("article", "section", "li") and not is_container(tag):
                 continue
-            prefix = re.sub(r"[\d_-]+$", "", child.get("id") or "")
+            prefix = ID_NUMBER_RE.sub("", child.get("id") or "")
             kind = max(classes, key=lambda t: shared[(tag, t)]) if classes else prefix
             groups.setdefault(f"{tag}.{kind}", []).append(child)
         for signature, members in groups.items():
@@ -246,7 +253,7 @@ def _title_of(el: etree._Element) -> tuple[str, etree._Element | None]:
         if text:
             return text, node
     for node in el.iter():
-        tokens = set(re.split(r"[\s_\-]+", (node.get("class") or "").lower()))
+        tokens = set(CLASS_SPLIT_RE.split((node.get("class") or "").lower()))
         if tokens & TITLE_TOKENS and node is not el:
             text = quick_text(node)
             if 0 < len(text) < 200:
@@ -296,8 +303,8 @@ def from_containers(parent: etree._Element, members: list[etree._Element],
 def _authors(entry: etree._Element) -> tuple[str, ...]:
     """The entry's byline (an element classed author/byline, else what is left of its
     header), taken out of its text."""
-    found = [n for n in entry.iter() if n is not entry and (
-        set(re.split(r"[\s_\-]+", (n.get("class") or "").lower())) & AUTHOR_TOKENS
+    found = [n for n in entry.iter() if n is not entry and n.attrib and (
+        set(CLASS_SPLIT_RE.split((n.get("class") or "").lower())) & AUTHOR_TOKENS
         or n.get("rel") == "author" or n.get("itemprop") == "author")]
     if not found:
         found = [n for n in entry if tag_of(n) == "header"]

@@ -49,7 +49,7 @@ from feedgen_dw.extract.entries import (
 from feedgen_dw.extract.html import (
     Known,
     clean_url,
-    element_text,
+    has_text,
     normalize_space,
     page_selector,
     quick_text,
@@ -278,7 +278,7 @@ def _unrepeated(sections: list[Section], noise: Noise) -> list[Section]:
 def matches(url: str, selector: Selector) -> str | None:
     """The generic profile reads any page with a body."""
     body = selector.root.find(".//body") if selector.root is not None else None
-    if body is None or not element_text(body):
+    if body is None or not has_text(body):
         return None
     return "no site profile and no LiveBlogPosting: read as a generic live page"
 

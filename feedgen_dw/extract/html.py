@@ -53,6 +53,8 @@ KEEP_EMPTY = frozenset({"img", "br", "hr", "td", "th"})
 TRACKING_PARAMS = re.compile(r"^(utm_\w+|maca|fbclid|gclid|mc_\w+|ref|wt_\w+)$", re.I)
 # Characters XML 1.0 cannot carry (control characters, lone surrogates, non-characters).
 XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+# XML_INVALID's ASCII part, as UTF-8 bytes (no byte of a longer character is below 0x80)
+ASCII_INVALID = bytes([*range(0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f])
 
 ImageSource = Callable[[etree._Element], str | None]
 
@@ -84,6 +86,22 @@ def element_text(el: etree._Element) -> str:
     parts: list[str] = []
     _collect_text(el, parts)
     return normalize_space("".join(parts))
+
+
+def has_text(root: etree._Element) -> bool:
+    """element_text(root) != "", decided at the first piece of text: most pages have some
+    in their first few elements, and element_text() walks all of them."""
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        if el is not root and _fold(el.tail).strip():
+            return True
+        if not isinstance(el.tag, str) or el.tag.lower() in DROPPED_TAGS:
+            continue
+        if _fold(el.text).strip():
+            return True
+        stack.extend(reversed(el))
+    return False
 
 
 def quick_text(el: etree._Element) -> str:
@@ -317,11 +335,31 @@ NBSP_ENTITY_RE = re.compile(r"&(?:nbsp|#160|#x0*a0);", re.I)
 Known = Mapping[str, tuple[str, str]]
 
 
+# The attributes sanitizing reads (ALLOWED_ATTRS, an image's sources, the profiles' image
+# sources): the others (classes, ids, styles, data-*) are left out of a raw digest, so a
+# site's hashed classes, new with every deployment, do not make a known section unknown.
+READ_ATTRS = frozenset({*(a for names in ALLOWED_ATTRS.values() for a in names),
+                        "src", "data-src", "data-url"})
+# a start tag with attributes, as lxml serializes it: every attribute `name="value"`, a `"`
+# or `>` inside a value escaped; text has `<` escaped, so each `<` opens a tag (or a
+# comment, which sanitizing drops anyway)
+TAG_WITH_ATTRS_RE = re.compile(r"<[A-Za-z][^\s/>]*\s[^>]*>")
+UNREAD_ATTR_RE = re.compile(
+    r'\s(?!(?:' + "|".join(sorted(map(re.escape, READ_ATTRS))) + r""")=")[^\s="'>]+="[^"]*\"""")
+
+
+def _unread_dropped(tag: re.Match[str]) -> str:
+    return UNREAD_ATTR_RE.sub("", tag.group(0))
+
+
 def raw_digest(elements: Sequence[etree._Element], base: str, salt: str = "") -> str:
     """A digest of the raw markup of `elements` (tails included) up to runs of white space,
-    which sanitizing folds anyway: equal digests, equal sanitized HTML and text."""
-    return _markup_digest("".join(etree.tostring(el, encoding="unicode") for el in elements),
-                          base, salt)
+    which sanitizing folds anyway, and attributes it does not read: equal digests, equal
+    sanitized HTML and text."""
+    markup = "".join(etree.tostring(el, encoding="unicode") for el in elements)
+    if '="' in markup:  # most sections of an article have no attribute at all
+        markup = TAG_WITH_ATTRS_RE.sub(_unread_dropped, markup)
+    return _markup_digest(markup, base, salt)
 
 
 def _markup_digest(markup: str, base: str, salt: str) -> str:
@@ -356,16 +394,32 @@ def _known_or(digest: str, known: Known | None, sanitize: Callable[[], tuple[str
     return html, text, digest
 
 
+def xml_valid(text: str) -> str:
+    """`text` without the characters XML cannot carry; a text that has none (nearly all)
+    is found so by C loops over its bytes, several times faster than the pattern."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return XML_INVALID.sub("", text)
+    if len(data.translate(None, ASCII_INVALID)) != len(data) or (
+            "\ufffe" in text or "\uffff" in text):
+        return XML_INVALID.sub("", text)
+    return text
+
+
 def parse_fragment(html: str) -> list[etree._Element]:
     """Top-level elements of an HTML fragment (e.g. an article body held as JSON)."""
-    html = XML_INVALID.sub("", html)  # lxml stops at a lone surrogate from JSON escapes
+    html = xml_valid(html)  # lxml stops at a lone surrogate from JSON escapes
     if not html.strip():
         return []
-    wrapper = lxml.html.fragment_fromstring(html, create_parent="div")
-    blocks = list(wrapper)
-    if wrapper.text and wrapper.text.strip():
+    # plain lxml elements: lxml.html's classes cost a Python lookup for every element
+    # touched; a parser per call (a few microseconds), as parsers are not for sharing
+    # between the daemon's threads
+    parts = lxml.html.fragments_fromstring(html, parser=etree.HTMLParser())
+    blocks: list[etree._Element] = [part for part in parts if not isinstance(part, str)]
+    if parts and isinstance(parts[0], str):  # text before the first element, not blank
         lead = etree.Element("span")  # inline, so it joins the inline run that follows
-        lead.text = wrapper.text
+        lead.text = parts[0]
         blocks.insert(0, lead)
     return blocks
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+import threading
+import weakref
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -130,8 +132,23 @@ def _microdata_updates(sel: Selector) -> tuple[dict[str, Any], list[_Update]] | 
     return meta, updates
 
 
-def find(sel: Selector) -> tuple[str, dict[str, Any], list[_Update]] | None:
+Found = tuple[str, dict[str, Any], list[_Update]] | None
+# find()'s last answer in this thread, and the page it was for: `site: auto` asks
+# matches() and then extract() of the same page, and reading the JSON-LD is most of both
+_last = threading.local()
+
+
+def find(sel: Selector) -> Found:
     """Where the page's live-blog updates are: ('JSON-LD' | 'microdata', posting, updates)."""
+    last: tuple[weakref.ref[Selector], Found] | None = getattr(_last, "found", None)
+    if last is not None and last[0]() is sel:
+        return last[1]
+    found = _find(sel)
+    _last.found = (weakref.ref(sel), found)
+    return found
+
+
+def _find(sel: Selector) -> Found:
     found = _ld_updates(sel)
     if found and found[1]:
         return "JSON-LD", *found
