@@ -16,8 +16,9 @@ as the installed one is) and OpenSSL's directory of the system's certificates wi
 linked in under its hash (SSL_CERT_DIR, OpenSSL's own variable for that directory).
 `run-304-https` is a run as it finds its trust on this machine; `run-304-https-certifi`
 has no system directory (SSL_CERT_DIR names an empty one), as on a box without the
-ca-certificates package. With
---package-dir, the feedgen_dw package is imported from DIR (e.g. an older commit
+ca-certificates package. `make bench` has the first as a row (`https_row`).
+
+With --package-dir, the feedgen_dw package is imported from DIR (e.g. an older commit
 unpacked with `git archive <commit> feedgen_dw | tar -x -C DIR`); the package is
 byte-compiled first, as an installed one is. --importtime writes each command's
 `python -X importtime` output to FILE_PREFIX-<command>.txt (of --rounds samples, the one
@@ -38,11 +39,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.pages import live_page, padding_for
 from bench.versus import child
-from feedgen_dw.replay import ReplayServer, render_page
+from feedgen_dw.replay import DemoPage, ReplayServer, render_page
 
 
 def main() -> int:
@@ -57,15 +59,10 @@ def main() -> int:
     env = {**os.environ, "PYTHONPATH": str(package_dir)}
     tmp = Path(tempfile.mkdtemp(prefix="feedgen-dw-startup-"))
     server = ReplayServer().start()
-    secure = _tls_server(tmp).start()
+    page = live_page("4242", 30)
+    secure, https_config, trusting = https_feed(tmp, page, env)
     try:
-        page = live_page("4242", 30)
         url = server.publish(page, padding=padding_for(300_000, page))
-        secure_url = secure.publish(page, padding=padding_for(300_000, page))
-        (tmp / "https").mkdir()
-        (tmp / "https" / "config.yaml").write_text(f"feeds:\n  f:\n    url: {secure_url}\n",
-                                                  encoding="utf-8")
-        trust = _trust_stores(tmp, tmp / "cert.pem")
         (tmp / "page.html").write_bytes(
             render_page(page, "http://x", padding=padding_for(300_000, page)).encode())
         (tmp / "config.yaml").write_text(f"feeds:\n  f:\n    url: {url}\n", encoding="utf-8")
@@ -79,16 +76,11 @@ def main() -> int:
             "help": ([*me, "--help"], 0),
             "config-error": ([*me, "run", "--config", str(tmp / "bad.yaml")], 2),
             "run-304": ([*me, "run", "-q", "--config", str(tmp / "config.yaml")], 0),
-            "run-304-https": (
-                [*me, "run", "-q", "--config", str(tmp / "https" / "config.yaml")], 0),
+            "run-304-https": ([*me, "run", "-q", "--config", str(https_config)], 0),
         }
         commands["run-304-https-certifi"] = commands["run-304-https"]
-        plain = {k: v for k, v in env.items()
-                 if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")}
-        environments = {name: {**plain, "PYTHONPATH": f"{package_dir}{os.pathsep}{trust}",
-                               "SSL_CERT_DIR": str(tmp / (
-                                   "certs-empty" if name.endswith("certifi") else "certs"))}
-                        for name in commands if name.startswith("run-304-https")}
+        environments = {"run-304-https": trusting["system"],
+                        "run-304-https-certifi": trusting["certifi"]}
         # not from the checkout: `python -m` puts the working directory first on sys.path,
         # and the package found there would win over --package-dir
         os.chdir(tmp)
@@ -118,6 +110,49 @@ def main() -> int:
         server.stop()
         secure.stop()
     return 0
+
+
+def https_feed(tmp: Path, page: DemoPage, env: dict[str, str],
+               ) -> tuple[ReplayServer, Path, dict[str, dict[str, str]]]:
+    """A started TLS server publishing `page`, the config of one feed of it
+    (tmp/https/config.yaml), and the environments (from `env`) of a run that trusts the
+    server as it trusts by itself: "system" (the certificate in the system's directory
+    and in certifi's bundle) and "certifi" (no system directory)."""
+    secure = _tls_server(tmp).start()
+    url = secure.publish(page, padding=padding_for(300_000, page))
+    (tmp / "https").mkdir()
+    config = tmp / "https" / "config.yaml"
+    config.write_text(f"feeds:\n  f:\n    url: {url}\n", encoding="utf-8")
+    trust = _trust_stores(tmp, tmp / "cert.pem")
+    plain = {k: v for k, v in env.items()
+             if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")}
+    path = os.pathsep.join(filter(None, (env.get("PYTHONPATH"), str(trust))))
+    return secure, config, {
+        kind: {**plain, "PYTHONPATH": path, "SSL_CERT_DIR": str(tmp / folder)}
+        for kind, folder in (("system", "certs"), ("certifi", "certs-empty"))}
+
+
+def https_row(bench: Any, folder: Path, rounds: int) -> None:
+    """`make bench`'s row: a 304 `run` over https, trusting as `run-304-https` above."""
+    folder.mkdir()
+    page = live_page("4343", 30)
+    secure, config, trusting = https_feed(folder, page, dict(os.environ))
+    command = [sys.executable, "-m", "feedgen_dw", "run", "-q", "--config", str(config)]
+    kept = dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(trusting["system"])  # child() passes the environment on
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)  # first sight
+        samples = [child(command) for _ in range(rounds)]
+    finally:
+        os.environ.clear()
+        os.environ.update(kept)
+        secure.stop()
+    peak = max(r for _, r in samples)
+    bench.row("start-up: feedgen-dw run, one feed answered 304 over https",
+              statistics.median(c for c, _ in samples),
+              f"median of {rounds}; peak RSS {peak:.1f} MB; system certificate directory",
+              per_poll=False, peak_child_rss_mb=round(peak, 1))
 
 
 def _tls_server(tmp: Path) -> ReplayServer:
