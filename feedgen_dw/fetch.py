@@ -54,7 +54,6 @@ TOTAL_PER_TIMEOUT = 3.0
 ACCEPT_ENCODING = "gzip,deflate"
 ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
 READ_BYTES = 256 * 1024  # a body is read in reads this large: a few Python calls each
-HASHED_RE = re.compile(r"[0-9a-f]{8}\.[0-9]+")
 
 
 @record(frozen=True)
@@ -130,54 +129,6 @@ def page_encoding(body: bytes, charset: str | None) -> str:
         return codecs.lookup(charset).name
     except LookupError:
         return "utf-8"  # an unknown charset name: UTF-8 is the likeliest
-
-
-def ca_locations() -> tuple[str | None, str | None]:
-    """(cafile, capath): the CA certificates TLS is checked against. A bundle named by
-    REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE (requests' variables) or SSL_CERT_FILE; else the
-    system's hashed directory (OpenSSL's, SSL_CERT_DIR honoured), where OpenSSL reads only
-    the roots a handshake needs; else certifi's bundle, as requests trusts. Reading a
-    bundle means decoding all its certificates: about 40 ms of CPU for certifi's 117 with
-    OpenSSL 3.0, plus 20-30 ms to import certifi (importlib.resources), most of a cron
-    run's start-up with an https feed; a lookup in the directory costs a millisecond or
-    two. The system directory is what the system's own tools trust (Debian's certifi
-    itself gives the system's bundle), local CAs an administrator added included."""
-    ca = (os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-          or os.environ.get("SSL_CERT_FILE"))
-    if ca:
-        return (None, ca) if os.path.isdir(ca) else (ca, None)
-    import ssl
-
-    system = ssl.get_default_verify_paths().capath
-    if system and _hashed(system):
-        return None, system
-    return _certifi_bundle(), None
-
-
-def _hashed(folder: str) -> bool:
-    """True when a folder holds certificates under OpenSSL's subject hashes (c_rehash,
-    update-ca-certificates), the only names OpenSSL looks up there."""
-    try:
-        with os.scandir(folder) as entries:
-            return any(HASHED_RE.fullmatch(entry.name) for entry in entries)
-    except OSError:
-        return False
-
-
-def _certifi_bundle() -> str:
-    """certifi.where() for an installed certifi, found without importing it (its import
-    brings importlib.resources, pathlib and tempfile); certifi itself when the bundle
-    is elsewhere (a zip, a distribution's certifi pointing at the system's bundle)."""
-    from importlib.util import find_spec
-
-    spec = find_spec("certifi")
-    if spec is not None and spec.origin and spec.submodule_search_locations:
-        bundle = os.path.join(os.path.dirname(spec.origin), "cacert.pem")
-        if os.path.isfile(bundle):
-            return bundle
-    import certifi
-
-    return certifi.where()
 
 
 def _site(url: str) -> str:
@@ -338,6 +289,8 @@ class Fetcher:
     def _tls_context(self) -> ssl.SSLContext:
         if self._tls is None:
             import ssl
+
+            from feedgen_dw.trust import ca_locations
 
             cafile, capath = ca_locations()
             self._tls = ssl.create_default_context(cafile=cafile, capath=capath)

@@ -30,13 +30,13 @@ from feedgen_dw.errors import FetchError
 from feedgen_dw.fetch import (
     FetchResult,
     FetchSettings,
-    ca_locations,
     check_answer,
     page_result,
     timed_out,
 )
 from feedgen_dw.redirects import NotHttp, keep_cookies, prepared, redirect_target, same_origin
 from feedgen_dw.retries import BoundedRetry, RetryAfterTooLong, failure_reason, retry_after
+from feedgen_dw.trust import ca_locations
 
 MAX_REDIRECTS = 30  # as requests
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)

@@ -150,7 +150,7 @@ def test_trust_is_a_named_bundle_else_the_hashed_system_folder_else_certifi(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import certifi
 
-    from feedgen_dw.fetch import ca_locations
+    from feedgen_dw.trust import ca_locations
 
     for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
         monkeypatch.delenv(name, raising=False)
