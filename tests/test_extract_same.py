@@ -16,7 +16,7 @@ import pytest
 
 from bench.ticker import ticker_page
 from feedgen_dw.errors import ExtractError
-from feedgen_dw.extract import extract_page
+from feedgen_dw.extract import extract_page, html
 from tests.conftest import REALPAGES
 
 HERE = Path(__file__).parent
@@ -40,11 +40,17 @@ def _pages() -> Iterator[tuple[str, bytes, str]]:
 
 
 def digest(page: bytes, url: str, site: str) -> str:
-    """One hash of everything an extraction gives the feed (or of its error)."""
+    """One hash of everything an extraction gives the feed (or of its error). The raw
+    digests are taken with one sanitizer version: that version is a digest of html.py's
+    code, which any edit of it changes (known sections are sanitized again, once)."""
+    version = html.SANITIZER_VERSION
+    html.SANITIZER_VERSION = "fixed"
     try:
         article = extract_page(page, url, site)
     except ExtractError as error:
         return "error: " + hashlib.sha256(str(error).encode()).hexdigest()[:16]
+    finally:
+        html.SANITIZER_VERSION = version
     parts = [article.article_id, article.url, article.title, article.feed_title,
              str(article.language), article.profile, article.source, article.reason,
              str(article.published), str(article.modified)]

@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import cast
 
 from lxml import etree
 
@@ -101,9 +102,10 @@ def _comments(el: etree._Element) -> bool:
 def _noise_reason(el: etree._Element, tag: str) -> str | None:
     if tag in FURNITURE:
         return "page furniture (navigation, scripts, forms, embeds)"
-    attrib = el.attrib
     tokens: frozenset[str] = frozenset()
-    if attrib:  # most elements have no attribute: none of these can say anything
+    if el.attrib:  # most elements have no attribute: none of these can say anything
+        # one copy of the few attributes: five lookups through lxml cost twice as much
+        attrib = cast(dict[str, str], dict(el.items()))
         if (attrib.get("role") or "").lower() in FURNITURE_ROLES:
             return "page furniture (navigation, scripts, forms, embeds)"
         if "hidden" in attrib or attrib.get("aria-hidden") == "true":
@@ -118,11 +120,14 @@ def _noise_reason(el: etree._Element, tag: str) -> str | None:
     if tag not in SHORT_TEXT_TAGS:
         return None
     children = len(el)
-    if children > 2 or not (children or (el.text and not el.text.isspace())):
+    if children > 2:
         return None
-    if not children and len(el.text or "") > 120:
+    own = el.text  # lxml makes a new string each time it is asked
+    if not (children or (own and not own.isspace())):
+        return None
+    if not children and len(own or "") > 120:
         return None  # a paragraph, not a label
-    text = " ".join((el.text or "").split()) if not children else _text(el)
+    text = " ".join((own or "").split()) if not children else _text(el)
     if not text or len(text) >= 40:
         return None
     if RELATIVE_TIME.match(text) or MACHINE_TIME.match(text):
