@@ -85,7 +85,8 @@ SHORT_TEXT_TAGS = frozenset("span time div a small b strong em i p li abbr".spli
 
 
 @lru_cache(maxsize=4096)
-def _class_tokens(classes: str | None, ident: str | None) -> frozenset[str]:
+def class_tokens(classes: str | None, ident: str | None = None) -> frozenset[str]:
+    """The words of a class and id, lower case, split at spaces, '_' and '-'."""
     # a page repeats its classes on every entry, ad slot and link: split each once
     raw = f"{classes or ''} {ident or ''}".lower()
     return frozenset(raw.replace("_", " ").replace("-", " ").split())
@@ -96,7 +97,7 @@ def _comments(el: etree._Element) -> bool:
     classes, ident = el.get("class"), el.get("id")
     if classes is None and ident is None:
         return False  # most elements
-    return not COMMENT_TOKENS.isdisjoint(_class_tokens(classes, ident))
+    return not COMMENT_TOKENS.isdisjoint(class_tokens(classes, ident))
 
 
 def _noise_reason(el: etree._Element, tag: str) -> str | None:
@@ -110,7 +111,7 @@ def _noise_reason(el: etree._Element, tag: str) -> str | None:
             return "page furniture (navigation, scripts, forms, embeds)"
         if "hidden" in attrib or attrib.get("aria-hidden") == "true":
             return "hidden elements"
-        tokens = _class_tokens(attrib.get("class"), attrib.get("id"))
+        tokens = class_tokens(attrib.get("class"), attrib.get("id"))
         if tokens & COMMENT_TOKENS:
             return "reader comments"
         if tokens & AD_TOKENS:

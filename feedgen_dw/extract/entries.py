@@ -12,7 +12,7 @@ from datetime import date
 from lxml import etree
 
 from feedgen_dw.extract import structured, times
-from feedgen_dw.extract.content import HEADINGS, is_container, remove, tag_of
+from feedgen_dw.extract.content import HEADINGS, class_tokens, is_container, remove, tag_of
 from feedgen_dw.extract.html import normalize_space, quick_text
 from feedgen_dw.extract.titles import strip_lead
 
@@ -31,7 +31,6 @@ TITLE_TOKENS = frozenset({"title", "headline", "heading", "ueberschrift", "titel
 KEY_ATTRS = ("id", "data-post-id", "data-entry-id", "data-id", "data-uuid")
 # "By Jo Miller", "Von Anna Berg": the word before a byline's names
 BYLINE_RE = re.compile(r"^(?:by|von|par|por|di|door|av|przez)\s+", re.I)
-CLASS_SPLIT_RE = re.compile(r"[\s_\-]+")
 ID_NUMBER_RE = re.compile(r"[\d_-]+$")
 
 
@@ -181,8 +180,13 @@ def _shown_time(node: etree._Element) -> bool:
 
 
 def _time_classed(node: etree._Element) -> bool:
-    return tag_of(node) == "time" or any(t in (node.get("class") or "").lower()
-                                         for t in ("time", "date", "zeit", "datum"))
+    if tag_of(node) == "time":
+        return True
+    classes = node.get("class")
+    if not classes:
+        return False  # most elements
+    low = classes.lower()
+    return "time" in low or "date" in low or "zeit" in low or "datum" in low
 
 
 def _drop_time(node: etree._Element) -> None:
@@ -253,8 +257,7 @@ def _title_of(el: etree._Element) -> tuple[str, etree._Element | None]:
         if text:
             return text, node
     for node in el.iter():
-        tokens = set(CLASS_SPLIT_RE.split((node.get("class") or "").lower()))
-        if tokens & TITLE_TOKENS and node is not el:
+        if class_tokens(node.get("class")) & TITLE_TOKENS and node is not el:
             text = quick_text(node)
             if 0 < len(text) < 200:
                 return text, node
@@ -304,7 +307,7 @@ def _authors(entry: etree._Element) -> tuple[str, ...]:
     """The entry's byline (an element classed author/byline, else what is left of its
     header), taken out of its text."""
     found = [n for n in entry.iter() if n is not entry and n.attrib and (
-        set(CLASS_SPLIT_RE.split((n.get("class") or "").lower())) & AUTHOR_TOKENS
+        class_tokens(n.get("class")) & AUTHOR_TOKENS
         or n.get("rel") == "author" or n.get("itemprop") == "author")]
     if not found:
         found = [n for n in entry if tag_of(n) == "header"]
