@@ -92,14 +92,6 @@ def class_tokens(classes: str | None, ident: str | None = None) -> frozenset[str
     return frozenset(raw.replace("_", " ").replace("-", " ").split())
 
 
-def _comments(el: etree._Element) -> bool:
-    """A reader-comments section (`div#comments`, `ol.commentlist`, `#disqus_thread`)."""
-    classes, ident = el.get("class"), el.get("id")
-    if classes is None and ident is None:
-        return False  # most elements
-    return not COMMENT_TOKENS.isdisjoint(class_tokens(classes, ident))
-
-
 def _noise_reason(el: etree._Element, tag: str) -> str | None:
     if tag in FURNITURE:
         return "page furniture (navigation, scripts, forms, embeds)"
@@ -268,16 +260,31 @@ def weights(root: etree._Element) -> dict[etree._Element, int]:
     mostly links (navigation, teaser lists) counts nothing either."""
     weight: dict[etree._Element, int] = {}
     length: dict[etree._Element, int] = {}
-    for el in reversed(list(root.iter())):
+    # the one walk of the whole body a poll makes, so every lxml read counts: each text
+    # read once (lxml makes a new string each time), attributes only where there are any
+    weight_of, length_of = weight.get, length.get
+    for el in reversed(list(root.iter(etree.Element))):
         tag = el.tag
-        if not isinstance(tag, str) or tag in FURNITURE or _comments(el):
-            continue  # scripts hold much text that nobody reads, comments are no content
-        own = len((el.text or "").strip())
-        total, kept = own, own
-        for child in el:
-            tail = len((child.tail or "").strip())
-            total += length.get(child, 0) + tail
-            kept += weight.get(child, 0) + tail
+        if tag in FURNITURE:
+            continue  # scripts hold much text that nobody reads
+        if el.attrib:
+            # reader comments (`div#comments`, `ol.commentlist`) are no content either
+            classes, ident = el.get("class"), el.get("id")
+            if (classes is not None or ident is not None) and not COMMENT_TOKENS.isdisjoint(
+                    class_tokens(classes, ident)):
+                continue
+        text = el.text
+        total = kept = len(text.strip()) if text else 0
+        if len(el):
+            for child in el:
+                tail = child.tail
+                if tail:
+                    tail_length = len(tail.strip())
+                    total += length_of(child, 0) + tail_length
+                    kept += weight_of(child, 0) + tail_length
+                else:
+                    total += length_of(child, 0)
+                    kept += weight_of(child, 0)
         length[el] = total
         # a link's text, and a block whose text is more than half links, weigh nothing
         weight[el] = 0 if tag == "a" or kept * 2 < total else kept

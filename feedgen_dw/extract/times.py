@@ -13,7 +13,7 @@ import itertools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -233,16 +233,12 @@ def _stand_line(root: etree._Element) -> datetime | None:
     """The time a visible "Stand: 12.03.2025 19:44 Uhr" / "Updated: March 12, 2025,
     7:44 p.m." line gives (local to the page's zone), for pages without a date in
     their head."""
-    # each element's own text, gathered by libxml2: the walk below only runs on a page
-    # that has such a line (most pages here have a date in their head or none at all)
-    texts = cast(list[str], root.xpath(
-        "//*[not(self::script or self::style)]/node()[1][self::text()]", smart_strings=False))
-    if not any(STAND_RE.match(text.lstrip()) for text in texts):
-        return None
-    for el in root.iter():
-        if not isinstance(el.tag, str) or el.tag in ("script", "style"):
-            continue
-        if el.text and STAND_RE.match(el.text.lstrip()):
+    # each element's own text, gathered by libxml2 (in document order): only the elements
+    # whose text opens with "Stand" or "Updated" are asked further in Python
+    for text in cast(list[Any], root.xpath(
+            "//*[not(self::script or self::style)]/node()[1][self::text()]")):
+        if STAND_RE.match(text.lstrip()):
+            el = text.getparent()
             line = " ".join(" ".join(t for t in el.itertext() if isinstance(t, str)).split())
             lead = STAND_RE.match(line)
             rest = line[lead.end():][:60] if lead else ""
