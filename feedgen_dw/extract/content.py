@@ -214,19 +214,23 @@ def strip_link_blocks(root: etree._Element, noise: Noise) -> None:
     "Read also" lines, tables of contents. A link in a heading (an entry's permalink)
     counts as text, and a block with a <time> is an entry's header (a permalink on its
     time), never a link list."""
+    if root.find(".//a[@href]") is None:
+        return  # no link, no link list (most entries' text, a page of paragraphs)
     length: dict[etree._Element, int] = {}
     linked: dict[etree._Element, int] = {}
     # the elements themselves, not their id(): a proxy's id is reused once it is freed
     timed = {t for el in root.iter("time") for t in (el, *el.iterancestors())}
-    for el in reversed(list(root.iter())):
-        if not isinstance(el.tag, str):
-            continue
-        own = len((el.text or "").strip())
-        total, links = own, 0
-        for child in el:
-            tail = len((child.tail or "").strip())
-            total += length.get(child, 0) + tail
-            links += linked.get(child, 0)
+    # as in weights(): each text read once from lxml, the lookups bound once
+    length_of, linked_of = length.get, linked.get
+    for el in reversed(list(root.iter(etree.Element))):
+        text = el.text
+        total = len(text.strip()) if text else 0
+        links = 0
+        if len(el):
+            for child in el:
+                tail = child.tail
+                total += length_of(child, 0) + (len(tail.strip()) if tail else 0)
+                links += linked_of(child, 0)
         tag = el.tag.lower()
         if tag in HEADINGS:
             links = 0
