@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from itertools import repeat
 
 from lxml import etree
 
@@ -206,12 +207,15 @@ def repeated(main: etree._Element, weight: dict[etree._Element, int]
     entry each (`article.block`, `div.post`, `li.update`)."""
     total = max(weight.get(main, 0), 1)
     best: tuple[float, etree._Element, list[etree._Element], str] | None = None
-    for parent in main.iter():
-        if not isinstance(parent.tag, str) or len(parent) < 2:
+    weight_of = weight.get
+    for parent in main.iter(etree.Element):
+        size = len(parent)
+        if size < 2:
             continue
         # members cover at most what all the children weigh: most parents (a header, a
-        # paragraph with links) hold too little of the text to be asked further
-        if sum(max(weight.get(c, 0), 0) for c in parent) < 0.5 * total:
+        # paragraph with links) hold too little of the text to be asked further (weights
+        # are never negative; summed by map(), not a generator, as it is asked of most)
+        if sum(map(weight_of, parent, repeat(0, size))) < 0.5 * total:
             continue
         groups: dict[str, list[etree._Element]] = {}
         kids = [(c, tag_of(c), (c.get("class") or "").split()) for c in parent
