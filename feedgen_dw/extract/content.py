@@ -274,8 +274,7 @@ def weights(root: etree._Element) -> dict[etree._Element, int]:
         tag = el.tag
         if tag in FURNITURE:
             continue  # scripts hold much text that nobody reads
-        if el.attrib:
-            # reader comments (`div#comments`, `ol.commentlist`) are no content either
+        if el.attrib:  # reader comments (`div#comments`, `ol.commentlist`): no content
             classes, ident = el.get("class"), el.get("id")
             if (classes is not None or ident is not None) and not COMMENT_TOKENS.isdisjoint(
                     class_tokens(classes, ident)):
@@ -285,13 +284,9 @@ def weights(root: etree._Element) -> dict[etree._Element, int]:
         if len(el):
             for child in el:
                 tail = child.tail
-                if tail:
-                    tail_length = len(tail.strip())
-                    total += length_of(child, 0) + tail_length
-                    kept += weight_of(child, 0) + tail_length
-                else:
-                    total += length_of(child, 0)
-                    kept += weight_of(child, 0)
+                tail_length = len(tail.strip()) if tail else 0
+                total += length_of(child, 0) + tail_length
+                kept += weight_of(child, 0) + tail_length
         length[el] = total
         # a link's text, and a block whose text is more than half links, weigh nothing
         weight[el] = 0 if tag == "a" or kept * 2 < total else kept
@@ -397,8 +392,7 @@ def blocks(root: etree._Element) -> list[etree._Element]:
         tag = tag_of(el)
         if not tag:
             continue
-        if is_container(tag) and any(tag_of(c) in BLOCKS or is_container(tag_of(c))
-                                     for c in el):
+        if is_container(tag) and _holds_blocks(el):
             if (el.text or "").strip():
                 out.append(el)  # text straight in a container: keep the whole container
                 continue
@@ -406,3 +400,12 @@ def blocks(root: etree._Element) -> list[etree._Element]:
         else:
             out.append(el)
     return out
+
+
+def _holds_blocks(el: etree._Element) -> bool:
+    """A child of `el` is a block or a container (each child's tag read once)."""
+    for child in el:
+        tag = child.tag
+        if isinstance(tag, str) and ((tag := tag.lower()) in BLOCKS or is_container(tag)):
+            return True
+    return False
