@@ -92,6 +92,16 @@ def class_tokens(classes: str | None, ident: str | None = None) -> frozenset[str
     return frozenset(raw.replace("_", " ").replace("-", " ").split())
 
 
+@lru_cache(maxsize=4096)
+def _token_reason(tokens: frozenset[str]) -> str | None:
+    # asked of every element with a class or id, and a page repeats its classes
+    if not tokens.isdisjoint(COMMENT_TOKENS):
+        return "reader comments"
+    if not tokens.isdisjoint(AD_TOKENS):
+        return "ad slots and promotions"
+    return "sharing links" if not tokens.isdisjoint(SHARE_TOKENS) else None
+
+
 def _noise_reason(el: etree._Element, tag: str) -> str | None:
     if tag in FURNITURE:
         return "page furniture (navigation, scripts, forms, embeds)"
@@ -104,11 +114,10 @@ def _noise_reason(el: etree._Element, tag: str) -> str | None:
         if "hidden" in attrib or attrib.get("aria-hidden") == "true":
             return "hidden elements"
         tokens = class_tokens(attrib.get("class"), attrib.get("id"))
-        if tokens & COMMENT_TOKENS:
-            return "reader comments"
-        if tokens & AD_TOKENS:
-            return "ad slots and promotions"
-        if tokens & SHARE_TOKENS or (tag == "a" and SHARE_HOSTS.match(attrib.get("href") or "")):
+        reason = _token_reason(tokens) if tokens else None
+        if reason:
+            return reason
+        if tag == "a" and SHARE_HOSTS.match(attrib.get("href") or ""):
             return "sharing links"
     if tag not in SHORT_TEXT_TAGS:
         return None
