@@ -174,6 +174,9 @@ def startup(bench: Any, rounds: int = 5) -> None:
         peak = max(r for _, r in samples)
         bench.row(f"start-up: {name}", cpu, f"median of {rounds}; peak RSS {peak:.1f} MB",
                   per_poll=False, peak_child_rss_mb=round(peak, 1))
+    from bench.startup import https_row  # real feeds are https: a row of its own
+
+    https_row(bench, folder / "https", rounds)
 
 
 if __name__ == "__main__":  # the four steps alone: python -m bench.versus [rounds]

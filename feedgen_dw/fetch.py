@@ -131,17 +131,6 @@ def page_encoding(body: bytes, charset: str | None) -> str:
         return "utf-8"  # an unknown charset name: UTF-8 is the likeliest
 
 
-def ca_bundle() -> str:
-    """The CA certificates TLS is checked against: requests' choice, kept for the same
-    trust (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, else certifi's bundle)."""
-    ca = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if ca:
-        return ca
-    import certifi
-
-    return certifi.where()
-
-
 def _site(url: str) -> str:
     host = (urlsplit(url).hostname or "").lower().rstrip(".")
     return host.removeprefix("www.")
@@ -301,9 +290,10 @@ class Fetcher:
         if self._tls is None:
             import ssl
 
-            ca = ca_bundle()
-            self._tls = ssl.create_default_context(
-                cafile=None if os.path.isdir(ca) else ca, capath=ca if os.path.isdir(ca) else None)
+            from feedgen_dw.trust import ca_locations
+
+            cafile, capath = ca_locations()
+            self._tls = ssl.create_default_context(cafile=cafile, capath=capath)
         return self._tls
 
     @staticmethod

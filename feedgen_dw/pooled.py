@@ -30,13 +30,13 @@ from feedgen_dw.errors import FetchError
 from feedgen_dw.fetch import (
     FetchResult,
     FetchSettings,
-    ca_bundle,
     check_answer,
     page_result,
     timed_out,
 )
 from feedgen_dw.redirects import NotHttp, keep_cookies, prepared, redirect_target, same_origin
 from feedgen_dw.retries import BoundedRetry, RetryAfterTooLong, failure_reason, retry_after
+from feedgen_dw.trust import ca_locations
 
 MAX_REDIRECTS = 30  # as requests
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
@@ -63,9 +63,9 @@ class PooledFetcher:
             raise_on_status=False,
             redirect=False,  # followed in _get, one hop at a time
         )
-        ca = ca_bundle()
-        self._tls: dict[str, Any] = {"cert_reqs": "CERT_REQUIRED",
-                                     ("ca_cert_dir" if os.path.isdir(ca) else "ca_certs"): ca}
+        cafile, capath = ca_locations()
+        self._tls: dict[str, Any] = {"cert_reqs": "CERT_REQUIRED", "ca_certs": cafile,
+                                     "ca_cert_dir": capath}
         self.pool = self._manager(None)
         self._proxy_pools: dict[str, urllib3.PoolManager] = {}
         self._proxies: dict[tuple[str, str], str | None] = {}
