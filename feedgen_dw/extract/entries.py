@@ -127,22 +127,27 @@ def _time_of(el: etree._Element, near: date | None) -> times.Stamp:
         if when is not None:
             _drop_time(node)
             return times.Stamp(full=when)
-    for node in el.iter():
+    # one walk for two questions: the first time attribute (which wins), and the first
+    # time-classed part that shows a clock (taken when no part has a time attribute)
+    classed: tuple[etree._Element, str, times.Clock] | None = None
+    for node in el.iter(etree.Element):
         # the entry's own time attributes, else the first of its parts': a `title` or
         # `datetime` in ISO ("<span title=ISO>5 min ago</span>"), a microdata date, an
         # epoch in a data attribute
-        when = structured.attribute_time(node) if isinstance(node.tag, str) else None
+        when = structured.attribute_time(node) if node.attrib else None
         if when is not None:
             if node is not el and (node.get("title") or node.get("datetime")):
                 _drop_time(node)
             return times.Stamp(full=when)
-    for node in el.iter():
-        if _time_classed(node):
+        if classed is None and _time_classed(node):
             text = quick_text(node)
             clock = times.parse_clock(text, at_start=False, loose=True)
             if clock is not None and len(text) < 40:
-                _drop_time(node)
-                return times.Stamp(clock=clock, day=times.parse_day(text, near))
+                classed = (node, text, clock)
+    if classed is not None:
+        node, text, clock = classed
+        _drop_time(node)
+        return times.Stamp(clock=clock, day=times.parse_day(text, near))
     opening = opening_text(el)
     # a bare "18:03" counts when it stands alone in the element that opens the entry
     first = next((t.strip() for t in el.itertext() if isinstance(t, str) and t.strip()), "")
