@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -59,7 +60,16 @@ def _text(value: object) -> str:
     if not isinstance(value, str):
         return ""
     value = html.unescape(html.unescape(value))
-    return normalize_space(re.sub(r"<[^>]+>", " ", value))
+    return normalize_space(TAG_RE.sub(" ", value) if "<" in value else value)
+
+
+TAG_RE = re.compile(r"<[^>]+>")
+
+
+@lru_cache(maxsize=1024)
+def _name(name: str) -> str:
+    # a blog's few authors are named on each of its hundreds of updates
+    return normalize_space(name)
 
 
 def _names(value: object) -> tuple[str, ...]:
@@ -68,7 +78,7 @@ def _names(value: object) -> tuple[str, ...]:
     for item in items:
         name = item.get("name") if isinstance(item, dict) else item
         if isinstance(name, str) and name.strip():
-            names.append(normalize_space(name))
+            names.append(_name(name))
     return tuple(dict.fromkeys(names))
 
 
