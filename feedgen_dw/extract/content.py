@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import cast
 
 from lxml import etree
 
@@ -84,45 +85,59 @@ SHORT_TEXT_TAGS = frozenset("span time div a small b strong em i p li abbr".spli
 
 
 @lru_cache(maxsize=4096)
-def _class_tokens(classes: str | None, ident: str | None) -> frozenset[str]:
+def class_tokens(classes: str | None, ident: str | None = None) -> frozenset[str]:
+    """The words of a class and id, lower case, split at spaces, '_' and '-'."""
     # a page repeats its classes on every entry, ad slot and link: split each once
     raw = f"{classes or ''} {ident or ''}".lower()
     return frozenset(raw.replace("_", " ").replace("-", " ").split())
 
 
-def _comments(el: etree._Element) -> bool:
-    """A reader-comments section (`div#comments`, `ol.commentlist`, `#disqus_thread`)."""
-    classes, ident = el.get("class"), el.get("id")
-    if classes is None and ident is None:
-        return False  # most elements
-    return not COMMENT_TOKENS.isdisjoint(_class_tokens(classes, ident))
+@lru_cache(maxsize=4096)
+def _token_reason(tokens: frozenset[str]) -> str | None:
+    # asked of every element with a class or id, and a page repeats its classes
+    if not tokens.isdisjoint(COMMENT_TOKENS):
+        return "reader comments"
+    if not tokens.isdisjoint(AD_TOKENS):
+        return "ad slots and promotions"
+    return "sharing links" if not tokens.isdisjoint(SHARE_TOKENS) else None
 
 
 def _noise_reason(el: etree._Element, tag: str) -> str | None:
     if tag in FURNITURE:
         return "page furniture (navigation, scripts, forms, embeds)"
-    attrib = el.attrib
     tokens: frozenset[str] = frozenset()
-    if attrib:  # most elements have no attribute: none of these can say anything
+    if el.attrib:  # most elements have no attribute: none of these can say anything
+        # one copy of the few attributes: five lookups through lxml cost twice as much
+        attrib = cast(dict[str, str], dict(el.items()))
         if (attrib.get("role") or "").lower() in FURNITURE_ROLES:
             return "page furniture (navigation, scripts, forms, embeds)"
         if "hidden" in attrib or attrib.get("aria-hidden") == "true":
             return "hidden elements"
-        tokens = _class_tokens(attrib.get("class"), attrib.get("id"))
-        if tokens & COMMENT_TOKENS:
-            return "reader comments"
-        if tokens & AD_TOKENS:
-            return "ad slots and promotions"
-        if tokens & SHARE_TOKENS or (tag == "a" and SHARE_HOSTS.match(attrib.get("href") or "")):
+        tokens = class_tokens(attrib.get("class"), attrib.get("id"))
+        reason = _token_reason(tokens) if tokens else None
+        if reason:
+            return reason
+        if tag == "a" and SHARE_HOSTS.match(attrib.get("href") or ""):
             return "sharing links"
     if tag not in SHORT_TEXT_TAGS:
         return None
     children = len(el)
-    if children > 2 or not (children or (el.text and not el.text.isspace())):
+    if children > 2:
         return None
-    if not children and len(el.text or "") > 120:
+    own = el.text  # lxml makes a new string each time it is asked
+    if not (children or (own and not own.isspace())):
+        return None
+    if not children and len(own or "") > 120:
         return None  # a paragraph, not a label
-    text = " ".join((el.text or "").split()) if not children else _text(el)
+    if children:
+        raw = etree.tostring(el, method="text", encoding="unicode", with_tail=False)
+        # a label is short: folding the first 200 characters already tells an entry's
+        # body from one (folding more text never makes it shorter), and costs a tenth
+        if len(" ".join(raw[:200].split())) >= 40:
+            return None
+        text = " ".join(raw.split())
+    else:
+        text = " ".join((own or "").split())
     if not text or len(text) >= 40:
         return None
     if RELATIVE_TIME.match(text) or MACHINE_TIME.match(text):
@@ -188,73 +203,9 @@ def strip_noise(root: etree._Element, noise: Noise) -> None:
         remove(el)
 
 
-# a block whose text is mostly links ("Mehr zum Thema", "Related", "Lesen Sie auch: …")
-LINK_BLOCKS = frozenset("p ul ol dl div section".split())
-LINK_SHARE = 0.6
-LINK_BLOCK_LIMIT = 800  # longer blocks are content with links in it
-# a line that sends the reader elsewhere: "Lesen Sie auch: <a>…</a>"
-READ_ALSO = re.compile(
-    r"^\W{0,3}(?:lesen sie (?:auch|mehr)|lies auch|mehr zum thema|auch interessant|"
-    r"das könnte sie (?:auch )?interessieren|read (?:more|also)|see also|related|more on this|"
-    r"(?:à )?lire aussi|lea también|leer también|leggi anche|lees ook|lees meer|"
-    r"czytaj (?:też|także)|zobacz (?:też|także)|čtěte také|přečtěte si také|läs också|"
-    r"les også|læs også)\b", re.I)
-
-
-def _text(el: etree._Element) -> str:
-    return " ".join(etree.tostring(el, method="text", encoding="unicode",
-                                   with_tail=False).split())
-
-
 def spaced_text(el: etree._Element) -> str:
     """`el`'s text with its pieces kept apart ("Related" in an <h3> above a list)."""
     return " ".join(" ".join(p for p in el.itertext() if isinstance(p, str)).split())
-
-
-def strip_link_blocks(root: etree._Element, noise: Noise) -> None:
-    """Remove blocks under `root` whose text is mostly links: related-article lists,
-    "Read also" lines, tables of contents. A link in a heading (an entry's permalink)
-    counts as text, and a block with a <time> is an entry's header (a permalink on its
-    time), never a link list."""
-    length: dict[etree._Element, int] = {}
-    linked: dict[etree._Element, int] = {}
-    # the elements themselves, not their id(): a proxy's id is reused once it is freed
-    timed = {t for el in root.iter("time") for t in (el, *el.iterancestors())}
-    for el in reversed(list(root.iter())):
-        if not isinstance(el.tag, str):
-            continue
-        own = len((el.text or "").strip())
-        total, links = own, 0
-        for child in el:
-            tail = len((child.tail or "").strip())
-            total += length.get(child, 0) + tail
-            links += linked.get(child, 0)
-        tag = el.tag.lower()
-        if tag in HEADINGS:
-            links = 0
-        elif tag == "a" and el.get("href") is not None:
-            links = total
-        length[el], linked[el] = total, links
-    doomed = []
-    stack = [iter(root)]
-    while stack:
-        found = next(stack[-1], None)
-        if found is None:
-            stack.pop()
-            continue
-        el, tag = found, tag_of(found)
-        total = length.get(el, 0)
-        links = linked.get(el, 0)
-        candidate = (tag in LINK_BLOCKS or "-" in tag) and 0 < total <= LINK_BLOCK_LIMIT and (
-            links > 0 and el not in timed)
-        if candidate and (links >= LINK_SHARE * total or (
-                total < 300 and READ_ALSO.match(spaced_text(el)))):
-            doomed.append(el)
-            continue
-        stack.append(iter(el))
-    for el in doomed:
-        noise.add("link lists and 'read also' lines")
-        remove(el)
 
 
 def weights(root: etree._Element) -> dict[etree._Element, int]:
@@ -262,16 +213,26 @@ def weights(root: etree._Element) -> dict[etree._Element, int]:
     mostly links (navigation, teaser lists) counts nothing either."""
     weight: dict[etree._Element, int] = {}
     length: dict[etree._Element, int] = {}
-    for el in reversed(list(root.iter())):
+    # the one walk of the whole body a poll makes, so every lxml read counts: each text
+    # read once (lxml makes a new string each time), attributes only where there are any
+    weight_of, length_of = weight.get, length.get
+    for el in reversed(list(root.iter(etree.Element))):
         tag = el.tag
-        if not isinstance(tag, str) or tag in FURNITURE or _comments(el):
-            continue  # scripts hold much text that nobody reads, comments are no content
-        own = len((el.text or "").strip())
-        total, kept = own, own
-        for child in el:
-            tail = len((child.tail or "").strip())
-            total += length.get(child, 0) + tail
-            kept += weight.get(child, 0) + tail
+        if tag in FURNITURE:
+            continue  # scripts hold much text that nobody reads
+        if el.attrib:  # reader comments (`div#comments`, `ol.commentlist`): no content
+            classes, ident = el.get("class"), el.get("id")
+            if (classes is not None or ident is not None) and not COMMENT_TOKENS.isdisjoint(
+                    class_tokens(classes, ident)):
+                continue
+        text = el.text
+        total = kept = len(text.strip()) if text else 0
+        if len(el):
+            for child in el:
+                tail = child.tail
+                tail_length = len(tail.strip()) if tail else 0
+                total += length_of(child, 0) + tail_length
+                kept += weight_of(child, 0) + tail_length
         length[el] = total
         # a link's text, and a block whose text is more than half links, weigh nothing
         weight[el] = 0 if tag == "a" or kept * 2 < total else kept
@@ -338,12 +299,18 @@ def _timed(el: etree._Element) -> bool:
     for n, node in enumerate(el.iter()):
         if n > 2000:
             break
-        if not isinstance(node.tag, str):
+        tag = node.tag
+        if not isinstance(tag, str):
             continue
-        if node.tag == "time" or any(structured.time_attribute(str(a)) for a in node.attrib) or (
-                any(t in (node.get("class") or "").lower() for t in ("time", "date", "zeit"))
-        ) or (not len(node) and len(node.text or "") < 24 and times.parse_clock(
-                (node.text or "").strip(), loose=True) is not None):
+        if tag == "time":
+            return True
+        attrib = node.attrib  # asked of thousands of elements: most have no attribute
+        if attrib and (any(structured.time_attribute(str(a)) for a in attrib) or any(
+                t in (attrib.get("class") or "").lower() for t in ("time", "date", "zeit"))):
+            return True
+        text = node.text
+        if text and not len(node) and len(text) < 24 and times.parse_clock(
+                text.strip(), loose=True) is not None:
             return True
     return False
 
@@ -377,8 +344,7 @@ def blocks(root: etree._Element) -> list[etree._Element]:
         tag = tag_of(el)
         if not tag:
             continue
-        if is_container(tag) and any(tag_of(c) in BLOCKS or is_container(tag_of(c))
-                                     for c in el):
+        if is_container(tag) and _holds_blocks(el):
             if (el.text or "").strip():
                 out.append(el)  # text straight in a container: keep the whole container
                 continue
@@ -386,3 +352,12 @@ def blocks(root: etree._Element) -> list[etree._Element]:
         else:
             out.append(el)
     return out
+
+
+def _holds_blocks(el: etree._Element) -> bool:
+    """A child of `el` is a block or a container (each child's tag read once)."""
+    for child in el:
+        tag = child.tag
+        if isinstance(tag, str) and ((tag := tag.lower()) in BLOCKS or is_container(tag)):
+            return True
+    return False

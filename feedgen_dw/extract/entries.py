@@ -8,11 +8,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from itertools import repeat
 
 from lxml import etree
 
 from feedgen_dw.extract import structured, times
-from feedgen_dw.extract.content import HEADINGS, is_container, remove, tag_of
+from feedgen_dw.extract.content import HEADINGS, class_tokens, is_container, remove, tag_of
 from feedgen_dw.extract.html import normalize_space, quick_text
 from feedgen_dw.extract.titles import strip_lead
 
@@ -31,7 +32,6 @@ TITLE_TOKENS = frozenset({"title", "headline", "heading", "ueberschrift", "titel
 KEY_ATTRS = ("id", "data-post-id", "data-entry-id", "data-id", "data-uuid")
 # "By Jo Miller", "Von Anna Berg": the word before a byline's names
 BYLINE_RE = re.compile(r"^(?:by|von|par|por|di|door|av|przez)\s+", re.I)
-CLASS_SPLIT_RE = re.compile(r"[\s_\-]+")
 ID_NUMBER_RE = re.compile(r"[\d_-]+$")
 
 
@@ -127,22 +127,27 @@ def _time_of(el: etree._Element, near: date | None) -> times.Stamp:
         if when is not None:
             _drop_time(node)
             return times.Stamp(full=when)
-    for node in el.iter():
+    # one walk for two questions: the first time attribute (which wins), and the first
+    # time-classed part that shows a clock (taken when no part has a time attribute)
+    classed: tuple[etree._Element, str, times.Clock] | None = None
+    for node in el.iter(etree.Element):
         # the entry's own time attributes, else the first of its parts': a `title` or
         # `datetime` in ISO ("<span title=ISO>5 min ago</span>"), a microdata date, an
         # epoch in a data attribute
-        when = structured.attribute_time(node) if isinstance(node.tag, str) else None
+        when = structured.attribute_time(node) if node.attrib else None
         if when is not None:
             if node is not el and (node.get("title") or node.get("datetime")):
                 _drop_time(node)
             return times.Stamp(full=when)
-    for node in el.iter():
-        if _time_classed(node):
+        if classed is None and _time_classed(node):
             text = quick_text(node)
             clock = times.parse_clock(text, at_start=False, loose=True)
             if clock is not None and len(text) < 40:
-                _drop_time(node)
-                return times.Stamp(clock=clock, day=times.parse_day(text, near))
+                classed = (node, text, clock)
+    if classed is not None:
+        node, text, clock = classed
+        _drop_time(node)
+        return times.Stamp(clock=clock, day=times.parse_day(text, near))
     opening = opening_text(el)
     # a bare "18:03" counts when it stands alone in the element that opens the entry
     first = next((t.strip() for t in el.itertext() if isinstance(t, str) and t.strip()), "")
@@ -181,8 +186,13 @@ def _shown_time(node: etree._Element) -> bool:
 
 
 def _time_classed(node: etree._Element) -> bool:
-    return tag_of(node) == "time" or any(t in (node.get("class") or "").lower()
-                                         for t in ("time", "date", "zeit", "datum"))
+    if tag_of(node) == "time":
+        return True
+    classes = node.get("class")
+    if not classes:
+        return False  # most elements
+    low = classes.lower()
+    return "time" in low or "date" in low or "zeit" in low or "datum" in low
 
 
 def _drop_time(node: etree._Element) -> None:
@@ -202,12 +212,15 @@ def repeated(main: etree._Element, weight: dict[etree._Element, int]
     entry each (`article.block`, `div.post`, `li.update`)."""
     total = max(weight.get(main, 0), 1)
     best: tuple[float, etree._Element, list[etree._Element], str] | None = None
-    for parent in main.iter():
-        if not isinstance(parent.tag, str) or len(parent) < 2:
+    weight_of = weight.get
+    for parent in main.iter(etree.Element):
+        size = len(parent)
+        if size < 2:
             continue
         # members cover at most what all the children weigh: most parents (a header, a
-        # paragraph with links) hold too little of the text to be asked further
-        if sum(max(weight.get(c, 0), 0) for c in parent) < 0.5 * total:
+        # paragraph with links) hold too little of the text to be asked further (weights
+        # are never negative; summed by map(), not a generator, as it is asked of most)
+        if sum(map(weight_of, parent, repeat(0, size))) < 0.5 * total:
             continue
         groups: dict[str, list[etree._Element]] = {}
         kids = [(c, tag_of(c), (c.get("class") or "").split()) for c in parent
@@ -253,8 +266,7 @@ def _title_of(el: etree._Element) -> tuple[str, etree._Element | None]:
         if text:
             return text, node
     for node in el.iter():
-        tokens = set(CLASS_SPLIT_RE.split((node.get("class") or "").lower()))
-        if tokens & TITLE_TOKENS and node is not el:
+        if class_tokens(node.get("class")) & TITLE_TOKENS and node is not el:
             text = quick_text(node)
             if 0 < len(text) < 200:
                 return text, node
@@ -304,7 +316,7 @@ def _authors(entry: etree._Element) -> tuple[str, ...]:
     """The entry's byline (an element classed author/byline, else what is left of its
     header), taken out of its text."""
     found = [n for n in entry.iter() if n is not entry and n.attrib and (
-        set(CLASS_SPLIT_RE.split((n.get("class") or "").lower())) & AUTHOR_TOKENS
+        class_tokens(n.get("class")) & AUTHOR_TOKENS
         or n.get("rel") == "author" or n.get("itemprop") == "author")]
     if not found:
         found = [n for n in entry if tag_of(n) == "header"]

@@ -30,7 +30,6 @@ from feedgen_dw.extract.content import (
     main_content,
     remove,
     spaced_text,
-    strip_link_blocks,
     strip_noise,
     tag_of,
 )
@@ -56,6 +55,7 @@ from feedgen_dw.extract.html import (
     sanitize_known,
     to_uri,
 )
+from feedgen_dw.extract.links import strip_link_blocks
 from feedgen_dw.extract.names import ZONE_ALTERNATIVES
 from feedgen_dw.extract.titles import derived_title, strip_lead
 from feedgen_dw.model import Article, Section

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsp
 import lxml.html
 from lxml import etree
 from parsel import Selector
+from parsel.selector import create_root_node
 
 from feedgen_dw import code_digest
 
@@ -317,15 +318,21 @@ def sanitize_with_text(
 
 def page_selector(page: str | bytes, encoding: str = "utf-8") -> Selector:
     """The parsed page: bytes go to lxml as they are (it decodes while parsing, no decoded
-    copy of the page is made); text is parsed as text."""
+    copy of the page is made); text is parsed as text. The tree is parsel's, parsed as
+    parsel parses it, but of plain lxml elements: lxml.html's classes cost a Python lookup
+    each time an element is touched from Python, and the generic profile's walks touch
+    every element several times."""
     if isinstance(page, bytes):
         # parsel refuses an empty body (an empty text it reads as <html/>)
-        return Selector(body=page or b"<html/>", encoding=encoding, type="html")
+        root = create_root_node("", etree.HTMLParser, body=page or b"<html/>",
+                                encoding=encoding)
+        return Selector(root=root, type="html")
     try:
-        return Selector(text=page, type="html")  # type given: parsel would read JSON as JSON
+        return Selector(root=create_root_node(page, etree.HTMLParser), type="html")
     except UnicodeEncodeError:
         # lone surrogates (from bad input) stop lxml
-        return Selector(text=XML_INVALID.sub("", page), type="html")
+        return Selector(root=create_root_node(XML_INVALID.sub("", page), etree.HTMLParser),
+                        type="html")
 
 
 # Part of every raw digest: sections kept from another version of the sanitizer are redone.

@@ -13,6 +13,7 @@ import itertools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from typing import Any, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -201,7 +202,8 @@ def page_times(sel: Selector, url: str) -> dict[str, PageTime]:
             if when and kind not in found:
                 found[kind] = PageTime(when, f"JSON-LD {key}")
     metas: dict[str, str] = {}
-    for meta in sel.xpath("//meta[@content]"):
+    # lxml's elements, not parsel's: a Selector made for each <meta> costs more than reading it
+    for meta in sel.root.xpath("//meta[@content]") if sel.root is not None else ():
         name = (meta.attrib.get("property") or meta.attrib.get("name")
                 or meta.attrib.get("itemprop") or "").lower()
         metas.setdefault(name, meta.attrib["content"])
@@ -231,10 +233,12 @@ def _stand_line(root: etree._Element) -> datetime | None:
     """The time a visible "Stand: 12.03.2025 19:44 Uhr" / "Updated: March 12, 2025,
     7:44 p.m." line gives (local to the page's zone), for pages without a date in
     their head."""
-    for el in root.iter():
-        if not isinstance(el.tag, str) or el.tag in ("script", "style"):
-            continue
-        if el.text and STAND_RE.match(el.text.lstrip()):
+    # each element's own text, gathered by libxml2 (in document order): only the elements
+    # whose text opens with "Stand" or "Updated" are asked further in Python
+    for text in cast(list[Any], root.xpath(
+            "//*[not(self::script or self::style)]/node()[1][self::text()]")):
+        if STAND_RE.match(text.lstrip()):
+            el = text.getparent()
             line = " ".join(" ".join(t for t in el.itertext() if isinstance(t, str)).split())
             lead = STAND_RE.match(line)
             rest = line[lead.end():][:60] if lead else ""
