@@ -49,10 +49,11 @@ ABANDON_GRACE = 3.0
 # several daemons on one PostgreSQL (store/claims.py): a claim lasts `lease` (config;
 # 120 s) unless renewed, renewed every third of it: a dead node's feeds wait one lease
 TICK = 0.25  # seconds between a node's claim rounds: a due feed waits half of it
-# When due polls outrun the workers, the newest go first (workers.py) and a feed behind
-# waits at most this many intervals more: a 1-minute feed is polled at least every 3
-# minutes + jitter. One interval would be too tight: with fewer polls than half the feeds
-# per interval, the overdue alone fill the workers and every feed is late again.
+# When due polls outrun the workers, those that can still be on time go first, then the
+# newest (workers.py), and a feed behind waits at most this many intervals more: a
+# 1-minute feed is polled at least every 3 minutes + jitter. One interval would be too
+# tight: with fewer polls than half the feeds per interval, the overdue alone fill the
+# workers and every feed is late again.
 BEHIND_BOUND = 2.0
 
 
@@ -76,7 +77,7 @@ class Daemon:
         self._busy = 0
         self._idle = threading.Condition()
         self.scheduler = Scheduler(
-            executors={"default": PollExecutor(self.config.settings.workers, self._bound)},
+            executors={"default": PollExecutor(self.config.settings.workers, self._limits)},
             timezone="UTC",
         )
         self._serve = serve  # bound in run(), once the state's lock is ours
@@ -89,11 +90,14 @@ class Daemon:
                 lambda: self.config.settings, self.poll, self.clock)
         self.shared = self.node is not None
 
-    def _bound(self, job_id: str) -> float:
-        """How long past its due time a poll may wait while newer ones go first (when the
-        workers cannot keep up): BEHIND_BOUND intervals; the site job not at all."""
+    def _limits(self, job_id: str) -> tuple[float, float]:
+        """(slack, bound) of a due poll when the workers cannot keep up: it is on time
+        within its jitter past its due time (at least a second), and waits at most
+        BEHIND_BOUND intervals while others go first; the site job neither."""
         feed = self.config.by_name.get(job_id)
-        return 0.0 if feed is None else BEHIND_BOUND * feed.interval
+        if feed is None:
+            return 0.0, 0.0
+        return max(feed.jitter, 1.0), BEHIND_BOUND * feed.interval
 
     def max_age(self, file_name: str) -> int:
         """Seconds a client may cache a served file: its feed's interval."""

@@ -1,4 +1,5 @@
-"""Which due poll the workers take first: the newest, but none past its bound."""
+"""Which due poll the workers take first: the earliest deadline of those that can still be
+on time, then the newest, and none past its bound."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import pytest
 from feedgen_dw.workers import DuePool, DueQueue
 
 
-def test_the_newest_due_goes_first_unless_one_is_past_its_bound() -> None:
-    queue = DueQueue()
+def test_behind_the_newest_due_goes_first_unless_one_is_past_its_bound() -> None:
+    queue = DueQueue()  # slack 0: at 111, every waiting poll is already late
     queue.push("a", due=100.0, bound=120.0)
     queue.push("b", due=110.0, bound=120.0)
     queue.push("c", due=105.0, bound=120.0)
@@ -35,20 +36,22 @@ def test_past_their_bounds_the_longest_overdue_goes_first() -> None:
     assert [queue.pop(now=100.0) for _ in range(3)] == ["y", "x", "z"]
 
 
-def _saturated(take_newest: bool) -> tuple[int, float]:
-    """300 feeds on a 60 s interval (+ up to 6 s of jitter), one worker that polls 200 a
-    minute: how many feeds keep interval + jitter (+ 1 s) over the last 90 simulated
-    seconds, as bench/scale.py judges a window, and the longest gap of the last ten
-    minutes."""
+def _simulated(take_newest: bool, feeds: int = 300, cost: float = 0.3,
+               burst: float = 60.0, slack: float = 6.0) -> tuple[int, float]:
+    """`feeds` feeds on a 60 s interval (+ up to 6 s of jitter), first due within `burst`
+    seconds, one worker taking `cost` seconds a poll: how many feeds keep interval +
+    jitter (+ 1 s) over the last 90 simulated seconds, as bench/scale.py judges a window,
+    and the longest gap of the last ten minutes. take_newest=False: bound 0, oldest
+    first (a plain pool's order)."""
     rng = random.Random(7)
-    interval, jitter, cost, bound = 60.0, 6.0, 0.3, 120.0
+    interval, jitter, bound = 60.0, 6.0, 120.0
     queue, now = DueQueue(), 0.0
-    due = sorted((rng.uniform(0, interval), n) for n in range(300))
-    starts: dict[int, list[float]] = {n: [] for n in range(300)}
+    due = sorted((rng.uniform(0, burst), n) for n in range(feeds))
+    starts: dict[int, list[float]] = {n: [] for n in range(feeds)}
     while now < 3600:
         while due and due[0][0] <= now:
             when, feed = due.pop(0)
-            queue.push(feed, due=when, bound=bound if take_newest else 0.0)
+            queue.push(feed, due=when, bound=bound if take_newest else 0.0, slack=slack)
         if not len(queue):
             now = due[0][0]
             continue
@@ -67,17 +70,30 @@ def _saturated(take_newest: bool) -> tuple[int, float]:
 
 
 def test_a_saturated_queue_keeps_a_subset_on_time_and_starves_none() -> None:
-    fifo_kept, fifo_longest = _saturated(take_newest=False)  # bound 0: oldest first
-    kept, longest = _saturated(take_newest=True)
+    fifo_kept, fifo_longest = _simulated(take_newest=False)  # bound 0: oldest first
+    kept, longest = _simulated(take_newest=True)
     assert fifo_kept == 0 and fifo_longest > 90  # every feed equally late: 300 / 200
     assert kept >= 100  # of 300, where 200 polls a minute fit
     assert longest <= 60 + 6 + 120 + 10 * 0.3  # interval + jitter + bound + a few polls
 
 
+def test_a_queue_that_keeps_up_with_bursts_takes_the_oldest_first() -> None:
+    """180 feeds first due within 5 s, 0.3 s a poll: 54 s of work a minute, so bursts but
+    no backlog. Newest first (slack 0: every waiting poll counts as late at once) makes
+    the first of a burst wait behind the rest, past its jitter; the queue's order does
+    what a plain pool does here."""
+    fifo = _simulated(take_newest=False, feeds=180, burst=5.0)
+    kept, longest = _simulated(take_newest=True, feeds=180, burst=5.0)
+    newest_kept, newest_longest = _simulated(take_newest=True, feeds=180, burst=5.0, slack=0.0)
+    assert (kept, longest) == fifo
+    assert newest_kept < kept and newest_longest > longest
+
+
 def test_the_pool_runs_work_in_queue_order_and_refuses_work_after_shutdown() -> None:
     order: list[str] = []
     gate, running = threading.Event(), threading.Event()
-    plans = {"block": (0.0, 1e12), "old": (1.0, 1e12), "new": (2.0, 1e12), "over": (0.0, 0.0)}
+    plans = {"block": (0.0, 0.0, 1e12), "old": (1.0, 0.0, 1e12), "new": (2.0, 0.0, 1e12),
+             "over": (0.0, 0.0, 0.0)}  # all late (due in 1970): newest first, "over" first
     pool = DuePool(1, lambda args: plans[args[0]])
 
     def work(name: str) -> str:
@@ -100,7 +116,7 @@ def test_the_pool_runs_work_in_queue_order_and_refuses_work_after_shutdown() -> 
 
 
 def test_the_pool_hands_exceptions_to_the_future() -> None:
-    pool = DuePool(2, lambda args: (0.0, 0.0))
+    pool = DuePool(2, lambda args: (0.0, 0.0, 0.0))
 
     def boom(*_: Any) -> None:
         raise KeyError("k")
@@ -113,7 +129,7 @@ def test_the_pool_hands_exceptions_to_the_future() -> None:
 def test_work_waiting_at_shutdown_is_dropped_and_work_in_flight_finishes() -> None:
     ran: list[str] = []
     gate, running = threading.Event(), threading.Event()
-    pool = DuePool(1, lambda args: (0.0, 1e12))
+    pool = DuePool(1, lambda args: (0.0, 0.0, 1e12))
 
     def work(name: str) -> None:
         running.set()
@@ -128,3 +144,13 @@ def test_work_waiting_at_shutdown_is_dropped_and_work_in_flight_finishes() -> No
     in_flight.result(timeout=30)
     pool.shutdown(wait=True)
     assert ran == ["in flight"] and not waiting.done()
+
+
+def test_while_all_can_be_on_time_the_earliest_deadline_goes_first() -> None:
+    queue = DueQueue()
+    queue.push("a", due=100.0, bound=120.0, slack=6.0)
+    queue.push("b", due=103.0, bound=120.0, slack=6.0)
+    queue.push("c", due=101.0, bound=120.0, slack=6.0)
+    assert queue.pop(now=104.0) == "a"  # all within their slack: the oldest
+    assert queue.pop(now=108.0) == "b"  # c missed 107: behind now, so the newest
+    assert queue.pop(now=108.0) == "c"
