@@ -107,9 +107,12 @@ def _link(text: str, href: str) -> str:
     return f'<a href="{escape(href)}">{escape(text)}</a>'
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _item(item: FeedItem) -> str:
-    # pure; the page is written again with every change of its feed, mostly the same items
+    # pure; the page is written again with every change of its feed, mostly the same items.
+    # A key holds the item's text and its rendered entries: 4,096 of them held 18 MB in a
+    # daemon of 2,000 feeds, where one feed's items are rarely met again before they are
+    # evicted; 1,024 still hold every item of tens of feeds.
     when = _time(item.published)
     if item.updated != item.published:
         when += f", updated {_time(item.updated)}"
