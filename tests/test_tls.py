@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import shutil
 import ssl
 import subprocess
@@ -83,9 +84,15 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
         server.server_close()
 
 
+CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
 def _probe(url: str, ca: Path, *more: str,
            variable: str = "REQUESTS_CA_BUNDLE") -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", variable: str(ca)}
+    # this process's environment (a faked clock is in it: the certificate was made on that
+    # clock and must be checked on it), with no CA variable but the one given
+    env = {key: value for key, value in os.environ.items() if key not in CA_VARIABLES}
+    env[variable] = str(ca)
     return subprocess.run([sys.executable, "-c", PROBE, url, *more], capture_output=True,
                           text=True, env=env, timeout=60)
 

@@ -242,8 +242,9 @@ class Node:
         except FeedgenDwError as exc:
             self._database_down(exc)
             return
-        if self._down:
-            self._down = False
+        with self._lock:
+            back, self._down = self._down, False
+        if back:
             log.info("database status=back node=%s", self.name)
         for name in names:
             with self._lock:
@@ -296,8 +297,11 @@ class Node:
             self._database_down(exc)
 
     def _database_down(self, exc: FeedgenDwError) -> None:
-        if not self._down:  # one line per outage, not one per tick
-            self._down = True
+        # one line per outage, not one per tick; the claim loop, the renewal and the
+        # polls in flight all find it, in threads of their own
+        with self._lock:
+            first, self._down = not self._down, True
+        if first:
             log.error("database status=unreachable node=%s error=%s (polls wait)",
                       self.name, exc)
 
