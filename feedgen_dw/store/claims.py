@@ -188,6 +188,7 @@ class Node:
         self._pool = ThreadPoolExecutor(settings().workers)
         self._store: SqlStore | None = None
         self._down = False
+        self._outages = 0  # outages noted so far: a round that began before one ends is no news
         self._stopping = False
         self._wake = threading.Event()  # set when a poll ends: claim again at once
         self._ahead = 0.0  # seconds: feeds due this soon are claimed and wait for it
@@ -227,6 +228,7 @@ class Node:
         try:
             with self._lock:
                 free = settings.workers - len(self._claimed)
+                outages = self._outages
             # the schedule holds this config's feeds (register forgets the others), so
             # the claim sends no list of names: 20,000 of them cost 30 ms a claim round
             names = claim(self.store(), self.name, None, now,
@@ -243,7 +245,11 @@ class Node:
             self._database_down(exc)
             return
         with self._lock:
-            back, self._down = self._down, False
+            # back only when this round began after the outage was noted: a round that
+            # was answered just before the database went away says nothing of it
+            back = self._down and self._outages == outages
+            if back:
+                self._down = False
         if back:
             log.info("database status=back node=%s", self.name)
         for name in names:
@@ -301,6 +307,7 @@ class Node:
         # polls in flight all find it, in threads of their own
         with self._lock:
             first, self._down = not self._down, True
+            self._outages += first
         if first:
             log.error("database status=unreachable node=%s error=%s (polls wait)",
                       self.name, exc)
