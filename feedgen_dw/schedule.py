@@ -26,8 +26,7 @@ from feedgen_dw.fetch import Fetcher
 from feedgen_dw.lock import StateLock
 from feedgen_dw.memory import trim
 from feedgen_dw.model import FeedStatus, HttpState
-from feedgen_dw.plan import MAX_BACKOFF, Plan, plan_all_first, plan_first
-from feedgen_dw.plan import plan_next as plan_next  # store/claims and tests import it here
+from feedgen_dw.plan import MAX_BACKOFF, Plan, plan_all_first, plan_first, plan_next
 from feedgen_dw.poll import Clock, Output, poll_feed, utc_now, write_site
 from feedgen_dw.safetext import error_line
 from feedgen_dw.store import Store, claims, open_store, served_documents

@@ -15,8 +15,9 @@ import pytest
 from feedgen_dw.config import FeedConfig, Settings
 from feedgen_dw.demo import FIRST
 from feedgen_dw.model import FeedStatus, HttpState
+from feedgen_dw.plan import plan_first, plan_next
 from feedgen_dw.replay import ReplayServer
-from feedgen_dw.schedule import Daemon, plan_first, plan_next
+from feedgen_dw.schedule import Daemon
 from feedgen_dw.store import SQLiteStore
 from tests.conftest import write_config
 
@@ -150,7 +151,7 @@ def test_a_second_signal_while_stopping_is_quiet(tmp_path: Path) -> None:
 def test_schedule_decisions_that_delay_a_feed_are_logged_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from feedgen_dw.schedule import Plan
+    from feedgen_dw.plan import Plan
 
     daemon = Daemon(write_config(tmp_path, URL))
     daemon.schedule_all()

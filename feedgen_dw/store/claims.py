@@ -361,7 +361,7 @@ class CronClaims:
 
     def poll(self, feed: FeedConfig, poll: Callable[[], PollResult]) -> PollResult | None:
         """`poll()` under a claim on `feed`; None when a daemon holds the feed."""
-        from feedgen_dw.schedule import plan_next
+        from feedgen_dw.plan import plan_next
         now = self._clock()
         lease = timedelta(seconds=feed.settings.lease)
         if not claim_now(self._store, self.name, feed.name, now, now + lease):
